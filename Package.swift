@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// The folder tree is the architecture; dependencies point down:
+//   C shims → HubBytes → pure codecs (HTTP1, WebSocket) → Reactor → TLS → HubServer → affinity-hub
+// A pure codec target lists no Reactor dependency, so it cannot import one.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "AffinityHub",
+    products: [
+        .executable(name: "affinity-hub", targets: ["affinity-hub"]),
+        .library(name: "HTTP1", targets: ["HTTP1"]),
+        .library(name: "WebSocket", targets: ["WebSocket"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Linux syscalls Swift cannot call comfortably (packed epoll_event, variadic fcntl).
+        .target(name: "CSystemShims"),
+        // The system's OpenSSL 3 (libssl-dev) and zlib (zlib1g-dev); static-inline shims for macros.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Byte utilities with no I/O: SHA-1, base64, UTF-8 validation, refcounted output chunks.
+        .target(name: "HubBytes", swiftSettings: strict),
+        // Pure protocol codecs: bytes in, values or actions out. No sockets.
+        .target(name: "HTTP1", dependencies: ["HubBytes"], swiftSettings: strict),
+        .target(name: "WebSocket", dependencies: ["HubBytes", "HTTP1", "CZlib"], swiftSettings: strict),
+
+        // The epoll reactor: event loops, sockets, timers, the transport seam.
+        .target(name: "Reactor", dependencies: ["CSystemShims", "HubBytes"], swiftSettings: strict),
+        // TLS decorates a TCP socket behind the reactor's transport protocol.
+        .target(name: "TLS", dependencies: ["Reactor", "COpenSSL", "HubBytes"], swiftSettings: strict),
+        // Wiring: connections speaking HTTP/1.1 and WebSocket over the reactor.
+        .target(name: "HubServer",
+                dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes",
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .executableTarget(name: "affinity-hub",
+                          dependencies: ["HubServer",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: strict),
+
+        .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,78 @@
+// Response encoding: status line, headers, body, into one `OutboundBytes` ready for writev.
+import HubBytes
+
+/// A response the server writes.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status; self.headers = headers; self.body = body
+    }
+
+    /// A JSON response.
+    public static func json(_ status: Int, _ json: String, headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(json.utf8))
+    }
+
+    /// The error's JSON answer.
+    public init(error: HTTPError) {
+        self = .json(error.status, JSONText.errorBody(code: error.code, message: error.message), headers: error.headers)
+    }
+
+    /// Encodes the response. `date` is the cached IMF-fixdate; HEAD responses keep
+    /// `Content-Length` but omit the body (RFC 9110 §9.3.2).
+    public func encode(date: String, keepAlive: Bool, headOnly: Bool = false) -> OutboundBytes {
+        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nDate: \(date)\r\nServer: affinity-hub\r\n"
+        var hasLength = false
+        for (name, value) in headers {
+            head += name; head += ": "; head += value; head += "\r\n"
+            if name.lowercased() == "content-length" { hasLength = true }
+        }
+        let noBodyAllowed = status == 101 || status == 204 || status == 304 || (100..<200).contains(status)
+        if !hasLength && !noBodyAllowed { head += "Content-Length: \(body.count)\r\n" }
+        if status != 101 && !keepAlive { head += "Connection: close\r\n" }
+        head += "\r\n"
+        let headBytes = Array(head.utf8)
+        let sendBody = !headOnly && !noBodyAllowed
+        let total = headBytes.count + (sendBody ? body.count : 0)
+        return OutboundBytes(capacity: total) { out in
+            _ = out.initializeMemory(as: UInt8.self, from: headBytes)
+            if sendBody {
+                _ = UnsafeMutableRawBufferPointer(rebasing: out[headBytes.count...]).initializeMemory(as: UInt8.self, from: body)
+            }
+            return total
+        }
+    }
+
+    public static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 101: "Switching Protocols"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 417: "Expectation Failed"
+        case 426: "Upgrade Required"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 503: "Service Unavailable"
+        case 505: "HTTP Version Not Supported"
+        case 507: "Insufficient Storage"
+        default: "Status"
+        }
+    }
+}

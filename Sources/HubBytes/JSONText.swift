@@ -1,0 +1,30 @@
+// The few JSON strings the transport writes itself (error bodies, close reasons), escaped per
+// RFC 8259 §7, without pulling Foundation's encoder into the hot modules.
+
+public enum JSONText {
+    /// `text` as a quoted JSON string.
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let s where s.value < 0x20:
+                let hex = String(s.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+        return out
+    }
+
+    /// The house error body: `{"error": code, "message": text}`.
+    public static func errorBody(code: String, message: String) -> String {
+        "{\"error\":\(quoted(code)),\"message\":\(quoted(message))}"
+    }
+}

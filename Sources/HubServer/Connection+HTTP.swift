@@ -1,0 +1,95 @@
+// The HTTP/1.1 phase of a connection: parse pipelined requests, route, answer in order, upgrade.
+import HTTP1
+import HubBytes
+import WebSocket
+
+extension Connection {
+    func receivedHTTP(_ bytes: UnsafeRawBufferPointer) {
+        // After a final response only the close remains: later requests are not answered.
+        guard !closeAfterFlush else { return }
+        if parser.isIdle { setDeadline(.requestHead, afterMs: config.headerTimeoutMs) }
+        parser.feed(bytes)
+        processRequests()
+    }
+
+    /// Answers every complete request in the buffer, in order.
+    func processRequests() {
+        while phase == .http && !closeAfterFlush {
+            // Backpressure: a client pipelining requests without reading the answers stops being read.
+            if output.queuedBytes > config.outputLimitBytes { pauseReading(); return }
+            switch parser.next() {
+            case .needMore:
+                if parser.isReadingBody {
+                    if deadlineKind != .requestBody { setDeadline(.requestBody, afterMs: config.bodyTimeoutMs) }
+                } else if parser.isIdle {
+                    setDeadline(.keepAlive, afterMs: config.keepAliveTimeoutMs)
+                }
+                return
+            case .sendContinue:
+                enqueue(OutboundBytes("HTTP/1.1 100 Continue\r\n\r\n"))
+            case .failure(let error):
+                respondWithError(error)
+                return
+            case .request(let request):
+                stats.httpRequests.add(1, ordering: .relaxed)
+                handle(request)
+            }
+        }
+    }
+
+    private func handle(_ request: HTTPRequest) {
+        let keepAlive = request.keepAlive && context.draining == nil
+        guard let (route, params) = context.shared.router.match(request.path) else {
+            respond(HTTPResponse(error: HTTPError(404, "not_found", "no route for \(request.path)")), to: request, keepAlive: keepAlive)
+            return
+        }
+        switch route {
+        case .http(let methods, let handler):
+            let method = request.method == "HEAD" ? "GET" : request.method
+            guard methods.contains(method) else {
+                let allow = methods.sorted().joined(separator: ", ")
+                respond(HTTPResponse(error: HTTPError(405, "method_not_allowed", "\(request.method) is not allowed here", headers: [("Allow", allow)])),
+                        to: request, keepAlive: keepAlive)
+                return
+            }
+            respond(handler(request, params), to: request, keepAlive: keepAlive)
+        case .webSocket(var handshakeConfig, let factory, let fallback):
+            if !Handshake.isUpgradeRequest(request), let fallback {
+                respond(fallback(request, params), to: request, keepAlive: keepAlive)
+                return
+            }
+            if context.draining != nil {
+                respond(HTTPResponse(error: HTTPError(503, "draining", "server is shutting down", headers: [("Retry-After", "1")])),
+                        to: request, keepAlive: false)
+                return
+            }
+            handshakeConfig.deflate = config.deflate
+            if handshakeConfig.allowedOrigins == nil { handshakeConfig.allowedOrigins = config.allowedOrigins }
+            switch Handshake.accept(request, config: handshakeConfig) {
+            case .failure(let error):
+                stats.httpErrors.add(1, ordering: .relaxed)
+                respond(HTTPResponse(error: error), to: request, keepAlive: keepAlive)
+            case .success(let accepted):
+                enqueue(accepted.response.encode(date: context.httpDate, keepAlive: true))
+                upgrade(accepted, handler: factory(request, params), leftover: parser.takeBufferedBytes())
+            }
+        }
+    }
+
+    func respond(_ response: HTTPResponse, to request: HTTPRequest, keepAlive: Bool) {
+        if response.status >= 400 { stats.httpErrors.add(1, ordering: .relaxed) }
+        enqueue(response.encode(date: context.httpDate, keepAlive: keepAlive, headOnly: request.isHead))
+        if !keepAlive { closeAfterFlush = true; requestFlushThenClose() }
+    }
+
+    /// Answers a request the parser or a timeout refused, then closes (the stream may be out of sync).
+    func respondWithError(_ error: HTTPError) {
+        stats.httpErrors.add(1, ordering: .relaxed)
+        enqueue(HTTPResponse(error: error).encode(date: context.httpDate, keepAlive: false))
+        requestFlushThenClose()
+    }
+
+    private func requestFlushThenClose() {
+        closeGracefully()
+    }
+}

@@ -1,0 +1,282 @@
+// One client connection on one event loop: the I/O core shared by its HTTP and WebSocket phases.
+//
+//   epoll ─▶ handleEvents ─▶ readAvailable ─▶ HTTP: RequestParser ─▶ router ─▶ response
+//                                         └─▶ WebSocket: WebSocketParser ─▶ handler
+//   send ─▶ OutputQueue ─▶ (end of tick) flushQueuedOutput ─▶ transport.write (writev / SSL_write)
+//   timers: one per connection, re-armed lazily when its deadline moves
+//
+// Closing is explicit: `closeGracefully` (flush, FIN, drain the peer for closeTimeout, close)
+// avoids the RST that would destroy a final response or close frame still in flight;
+// `abort` closes at once.
+import HTTP1
+import HubBytes
+import Reactor
+import WebSocket
+
+public final class Connection: IOHandler {
+    public let fd: Int32
+    public let peer: String
+    let context: LoopContext
+    let transport: StreamTransport
+
+    enum Phase {
+        case http
+        case webSocket
+        /// Output flushed up to our FIN; reading and discarding until the peer's EOF or the timeout.
+        case lingering
+        case closed
+    }
+
+    var phase: Phase = .http
+    var parser: RequestParser
+    var webSocket: WebSocketSession?
+    var output = OutputQueue()
+
+    private var flushRequested = false
+    private var interest: UInt32 = IOEvents.readable
+    /// Close gracefully once the output queue is empty.
+    var closeAfterFlush = false
+    /// Reading paused because the peer is not reading our responses.
+    var readPaused = false
+
+    enum Deadline { case requestHead, requestBody, keepAlive, webSocketIdle, webSocketPong, closing }
+    var deadlineKind: Deadline = .requestHead
+    var deadline: UInt64 = 0
+    private var timer: (id: TimerQueue.TimerID, at: UInt64)?
+
+    init(context: LoopContext, transport: StreamTransport, peer: String) {
+        self.context = context
+        self.transport = transport
+        self.fd = transport.fd
+        self.peer = peer
+        self.parser = RequestParser(limits: context.config.http)
+    }
+
+    var loop: EventLoop { context.loop }
+    var config: ServerConfig { context.config }
+    var stats: ServerStats { context.shared.stats }
+
+    func start() {
+        setDeadline(.requestHead, afterMs: config.headerTimeoutMs)
+    }
+
+    // MARK: events
+
+    public func handleEvents(_ events: UInt32) {
+        if phase == .closed { return }
+        if events & IOEvents.writable != 0 {
+            flushQueuedOutput()
+            // TLS: a handshake or read that waited for writability can continue now.
+            if transport.needsWritable == false && phase != .closed { readAvailable() }
+            if phase == .closed { return }
+        }
+        if events & (IOEvents.readable | IOEvents.hangup | IOEvents.error | IOEvents.readHangup) != 0 {
+            readAvailable()
+        }
+    }
+
+    /// Reads until the socket is empty (bounded per event for fairness, except for bytes TLS
+    /// already holds, which epoll would never report again).
+    func readAvailable() {
+        var reads = 0
+        let buffer = loop.receiveBuffer
+        while phase != .closed && !readPaused && (reads < 8 || transport.hasBufferedInput) {
+            switch transport.read(into: buffer) {
+            case .bytes(let n):
+                reads += 1
+                stats.bytesReceived.add(n, ordering: .relaxed)
+                received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            case .wouldBlock:
+                updateInterest()
+                if !output.isEmpty { requestFlush() }
+                return
+            case .closed:
+                peerClosed()
+                return
+            case .failed:
+                if transport is TCPTransport == false { stats.tlsHandshakesFailed.add(1, ordering: .relaxed) }
+                abort()
+                return
+            }
+        }
+        if !output.isEmpty { requestFlush() }
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        switch phase {
+        case .http: receivedHTTP(bytes)
+        case .webSocket: receivedWebSocket(bytes)
+        case .lingering, .closed: break
+        }
+    }
+
+    private func peerClosed() {
+        switch phase {
+        case .webSocket:
+            // TCP dropped without a close handshake: 1006 locally (RFC 6455 §7.1.5).
+            finishWebSocket(code: nil)
+            abort()
+        case .http where !output.isEmpty:
+            // Half-closed by the client after its last request: still deliver the responses.
+            closeAfterFlush = true
+            requestFlush()
+        default:
+            abort()
+        }
+    }
+
+    // MARK: output
+
+    /// Queues bytes for the end-of-tick flush.
+    func enqueue(_ bytes: OutboundBytes) {
+        guard phase != .closed && phase != .lingering else { return }
+        output.append(bytes)
+        requestFlush()
+    }
+
+    private func requestFlush() {
+        guard !flushRequested, phase != .closed else { return }
+        flushRequested = true
+        loop.requestFlush(self)
+    }
+
+    public func flushQueuedOutput() {
+        flushRequested = false
+        guard phase != .closed else { return }
+        while !output.isEmpty {
+            switch transport.write(from: output, scratch: loop.writeScratch) {
+            case .bytes(let n):
+                if n == 0 { break }
+                output.consume(n)
+                stats.bytesSent.add(n, ordering: .relaxed)
+            case .wouldBlock:
+                updateInterest()
+                return
+            case .closed, .failed:
+                if phase == .webSocket { finishWebSocket(code: nil) }
+                abort()
+                return
+            }
+        }
+        updateInterest()
+        if readPaused {
+            readPaused = false
+            updateInterest()
+            readAvailable()
+            if phase == .closed { return }
+        }
+        if closeAfterFlush && output.isEmpty && phase != .lingering { linger() }
+    }
+
+    /// epoll interest: readable unless paused; writable while output waits or TLS needs it.
+    private func updateInterest() {
+        guard phase != .closed else { return }
+        var wanted: UInt32 = readPaused ? 0 : IOEvents.readable
+        if !output.isEmpty || transport.needsWritable { wanted |= IOEvents.writable }
+        if wanted != interest {
+            interest = wanted
+            loop.modify(fd, events: wanted)
+        }
+    }
+
+    func pauseReading() {
+        readPaused = true
+        updateInterest()
+    }
+
+    // MARK: closing
+
+    /// Flushes, then closes gracefully.
+    func closeGracefully() {
+        closeAfterFlush = true
+        // A peer that never reads what is left would hold the connection forever: bound it.
+        if deadlineKind != .closing { setDeadline(.closing, afterMs: config.closeTimeoutMs) }
+        if output.isEmpty { linger() } else { requestFlush() }
+    }
+
+    /// Sends FIN and keeps reading (discarding) until the peer closes or `closeTimeoutMs` passes,
+    /// so unread input does not turn our close into a reset that destroys the last bytes sent.
+    private func linger() {
+        guard phase != .closed && phase != .lingering else { return }
+        phase = .lingering
+        readPaused = false
+        transport.shutdownWrite()
+        setDeadline(.closing, afterMs: config.closeTimeoutMs)
+        updateInterest()
+    }
+
+    /// Closes now.
+    public func abort() {
+        guard phase != .closed else { return }
+        if phase == .webSocket { finishWebSocket(code: nil) }
+        phase = .closed
+        if let timer { loop.cancelTimer(timer.id) }
+        timer = nil
+        output.removeAll()
+        loop.deregister(fd)
+        transport.close()
+        context.connectionClosed(self)
+    }
+
+    /// Graceful shutdown: WebSockets get a close frame with `code`; idle HTTP connections close;
+    /// busy ones finish their request and then close.
+    func drain(code: CloseCode) {
+        switch phase {
+        case .webSocket: close(code, reason: code == .serviceRestart ? "server restarting, reconnect" : "server shutting down")
+        case .http:
+            // Mid-request connections finish it: the response then says Connection: close.
+            if parser.isIdle { if output.isEmpty { abort() } else { closeAfterFlush = true } }
+        case .lingering, .closed: break
+        }
+    }
+
+    // MARK: timers
+
+    /// Moves the connection's single deadline; the timer is re-armed only if it would fire too late.
+    func setDeadline(_ kind: Deadline, afterMs ms: Int) {
+        deadlineKind = kind
+        deadline = loop.now + UInt64(ms) * 1_000_000
+        if let timer, timer.at <= deadline { return }
+        if let timer { loop.cancelTimer(timer.id) }
+        armTimer(at: deadline)
+    }
+
+    private func armTimer(at when: UInt64) {
+        let id = loop.scheduleTimer(at: when) { [weak self] in self?.timerFired() }
+        timer = (id, when)
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard phase != .closed else { return }
+        if loop.now < deadline { armTimer(at: deadline); return }
+        deadlineExpired(deadlineKind)
+    }
+
+    private func deadlineExpired(_ kind: Deadline) {
+        switch kind {
+        case .requestHead, .requestBody:
+            // A connection that sent nothing (or never finished its TLS handshake) just closes.
+            if kind == .requestHead && !hasPartialRequest {
+                abort()
+            } else {
+                let what = kind == .requestHead ? "request head" : "request body"
+                respondWithError(HTTPError(408, "request_timeout", "\(what) not received in time"))
+            }
+        case .keepAlive:
+            abort()
+        case .webSocketIdle:
+            sendControl(.ping, payload: [])
+            setDeadline(.webSocketPong, afterMs: config.webSocketPongTimeoutMs)
+        case .webSocketPong:
+            close(.goingAway, reason: "no answer to ping")
+            // A peer that stopped answering will not complete the close handshake either.
+            setDeadline(.closing, afterMs: config.closeTimeoutMs)
+        case .closing:
+            abort()
+        }
+    }
+
+    /// Whether any byte of a request has arrived (a silent connection just closes on timeout).
+    var hasPartialRequest: Bool { !parser.isIdle }
+}

@@ -1,0 +1,49 @@
+// Maps a request path to a route. Templates have literal segments and `{name}` captures of one
+// segment each: `/v1/outcomes/{key}`. Exact paths are looked up in a dictionary first.
+import HTTP1
+import WebSocket
+
+/// Opens a handler for each accepted WebSocket on a route.
+public typealias WebSocketHandlerFactory = @Sendable (_ request: HTTPRequest, _ parameters: [String: String]) -> WebSocketHandler
+
+/// What a matched path does.
+public enum Route: Sendable {
+    /// Answer a plain request.
+    case http(methods: Set<String>, @Sendable (HTTPRequest, [String: String]) -> HTTPResponse)
+    /// Upgrade to WebSocket; a plain request gets `fallback` if set, else 426.
+    case webSocket(HandshakeConfig, WebSocketHandlerFactory, fallback: (@Sendable (HTTPRequest, [String: String]) -> HTTPResponse)?)
+}
+
+public struct Router: Sendable {
+    private var exact: [String: Route] = [:]
+    private var templates: [(segments: [Substring], route: Route)] = []
+
+    public init() {}
+
+    public mutating func add(_ path: String, _ route: Route) {
+        if path.contains("{") {
+            templates.append((path.split(separator: "/", omittingEmptySubsequences: false), route))
+        } else {
+            exact[path] = route
+        }
+    }
+
+    /// The route for `path` and its captured parameters.
+    public func match(_ path: Substring) -> (Route, [String: String])? {
+        if let route = exact[String(path)] { return (route, [:]) }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        outer: for (template, route) in templates where template.count == segments.count {
+            var params: [String: String] = [:]
+            for (t, s) in zip(template, segments) {
+                if t.hasPrefix("{") && t.hasSuffix("}") {
+                    if s.isEmpty { continue outer }
+                    params[String(t.dropFirst().dropLast())] = String(s)
+                } else if t != s {
+                    continue outer
+                }
+            }
+            return (route, params)
+        }
+        return nil
+    }
+}

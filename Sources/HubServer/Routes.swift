@@ -1,0 +1,26 @@
+// The transport's own endpoints: health, readiness, metrics, and the optional echo WebSocket.
+import HTTP1
+import HubBytes
+import WebSocket
+
+extension Router {
+    /// `/healthz`, `/readyz`, `/metrics`, and `echoPath` when set. `lifecycle` and `stats`
+    /// are the ones later handed to `Server.init`.
+    public static func transportRoutes(echoPath: String?, stats: ServerStats, lifecycle: Lifecycle) -> Router {
+        var router = Router()
+        router.add("/healthz", .http(methods: ["GET"]) { _, _ in .json(200, "{\"status\":\"ok\"}") })
+        router.add("/readyz", .http(methods: ["GET"]) { _, _ in
+            lifecycle.isDraining
+                ? .json(503, JSONText.errorBody(code: "draining", message: "server is shutting down"))
+                : .json(200, "{\"status\":\"ready\"}")
+        })
+        router.add("/metrics", .http(methods: ["GET"]) { _, _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(stats.prometheusText().utf8))
+        })
+        if let echoPath {
+            router.add(echoPath, .webSocket(HandshakeConfig(), { _, _ in EchoHandler() }, fallback: nil))
+        }
+        return router
+    }
+}
+

@@ -1,0 +1,43 @@
+// Server TLS settings shared by every connection: OpenSSL 3's SSL_CTX with the certificate chain
+// and key, TLS 1.2 minimum, ALPN http/1.1.
+import COpenSSL
+
+/// Why TLS could not be set up.
+public struct TLSError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ what: String) {
+        var detail = ""
+        var code = ERR_get_error()
+        while code != 0 {
+            var buf = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &buf, buf.count)
+            detail += " " + String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            code = ERR_get_error()
+        }
+        description = what + (detail.isEmpty ? "" : ":" + detail)
+    }
+}
+
+public final class TLSContext: @unchecked Sendable {
+    // @unchecked Sendable: after init the SSL_CTX is only read (SSL_new), and OpenSSL documents
+    // SSL_CTX as safe to share between threads once configured. It is freed in deinit.
+    let ctx: OpaquePointer
+
+    /// Loads a PEM certificate chain and private key.
+    public init(certificateChainFile: String, privateKeyFile: String) throws(TLSError) {
+        guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw TLSError("SSL_CTX_new") }
+        self.ctx = ctx
+        guard hub_ssl_ctx_set_min_tls12(ctx) == 1 else { throw TLSError("setting TLS 1.2 as the minimum") }
+        hub_ssl_ctx_set_modes(ctx)
+        hub_ssl_ctx_set_alpn_http11(ctx)
+        guard SSL_CTX_use_certificate_chain_file(ctx, certificateChainFile) == 1 else {
+            throw TLSError("loading certificate chain \(certificateChainFile)")
+        }
+        guard SSL_CTX_use_PrivateKey_file(ctx, privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
+            throw TLSError("loading private key \(privateKeyFile)")
+        }
+        guard SSL_CTX_check_private_key(ctx) == 1 else { throw TLSError("the private key does not match the certificate") }
+    }
+
+    deinit { SSL_CTX_free(ctx) }
+}
