@@ -43,6 +43,12 @@ public struct RequestParser: Sendable {
     private var pending: HTTPRequest?
     private var continuePending = false
     private var trailerBytes = 0
+    private var leadingEmptyLines = 0
+    private static let maxLeadingEmptyLines = 8
+    /// How far the current request line has been checked for impossible bytes.
+    private var lineChecked = 0
+    /// The current request line's CR has been seen: nothing more to check early.
+    private var lineEndSeen = false
 
     public init(limits: HTTPLimits = HTTPLimits()) { self.limits = limits }
 
@@ -62,7 +68,7 @@ public struct RequestParser: Sendable {
 
     /// Appends bytes from the network.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
-        if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0; scan = 0 }
+        if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0; scan = 0; lineChecked = 0 }
         buffer.append(contentsOf: bytes)
     }
 
@@ -71,7 +77,7 @@ public struct RequestParser: Sendable {
     /// Bytes received after the last request (for a protocol upgrade); empties the parser.
     public mutating func takeBufferedBytes() -> [UInt8] {
         let rest = Array(buffer[start...])
-        buffer = []; start = 0; scan = 0
+        buffer = []; start = 0; scan = 0; lineChecked = 0
         return rest
     }
 
@@ -94,6 +100,7 @@ public struct RequestParser: Sendable {
         if start > 4096 || (start > 0 && start == buffer.count) {
             buffer.removeFirst(start)
             scan = max(0, scan - start)
+            lineChecked = max(0, lineChecked - start)
             start = 0
         }
     }
@@ -101,27 +108,33 @@ public struct RequestParser: Sendable {
     // MARK: head
 
     private mutating func parseHead() -> Step {
-        // RFC 9112 §2.2: ignore empty lines before the request line (a few, not unboundedly).
-        var skipped = 0
-        while buffer.count - start >= 2, buffer[start] == 13, buffer[start + 1] == 10, skipped < 4 {
-            start += 2; skipped += 1
+        // RFC 9112 §2.2: ignore empty lines before the request line — a few per request, counted
+        // across reads so the answer does not depend on how the bytes were split.
+        while buffer.count - start >= 2, buffer[start] == 13, buffer[start + 1] == 10 {
+            leadingEmptyLines += 1
+            if leadingEmptyLines > Self.maxLeadingEmptyLines { return fail(.badRequest("too many empty lines before the request line")) }
+            start += 2
         }
+        // The request line is checked byte by byte as it arrives, so the earliest offending byte
+        // decides the answer (400 for an impossible byte, 414 past the length limit), however the
+        // input was split.
+        if let error = checkRequestLine() { return fail(error) }
         guard let end = findBlankLine() else {
-            let pendingCount = buffer.count - start
-            if !requestLineFits() { return fail(HTTPError(414, "uri_too_long", "request line exceeds \(limits.maxRequestLineBytes) bytes")) }
-            if pendingCount > limits.maxHeaderBytes {
+            if buffer.count - start > limits.maxHeaderBytes {
                 return fail(HTTPError(431, "headers_too_large", "header section exceeds \(limits.maxHeaderBytes) bytes"))
             }
             compact()
             return .needMore
         }
         if end - start > limits.maxHeaderBytes {
-            if !requestLineFits() { return fail(HTTPError(414, "uri_too_long", "request line exceeds \(limits.maxRequestLineBytes) bytes")) }
             return fail(HTTPError(431, "headers_too_large", "header section exceeds \(limits.maxHeaderBytes) bytes"))
         }
         let result = buffer.withUnsafeBytes { HeadParser.parse(UnsafeRawBufferPointer(rebasing: $0[start..<end]), limits: limits) }
         start = end + 4
         scan = start
+        lineChecked = start
+        lineEndSeen = false
+        leadingEmptyLines = 0
         switch result {
         case .failure(let error): return fail(error)
         case .success(let head): return beginBody(head)
@@ -141,12 +154,31 @@ public struct RequestParser: Sendable {
         return nil
     }
 
-    /// Whether a CRLF ends the request line within its limit (or there are not yet enough bytes to know).
-    private func requestLineFits() -> Bool {
-        let limit = min(buffer.count, start + limits.maxRequestLineBytes + 2)
-        var i = start
-        while i < limit { if buffer[i] == 10 { return true }; i += 1 }
-        return buffer.count - start <= limits.maxRequestLineBytes
+    /// Refuses a request line as soon as a byte arrives that no request line may contain (control
+    /// characters, non-ASCII) or that passes the length limit, instead of waiting for a line end
+    /// that garbage may never send. Resumes where it stopped; done once the line's CR is seen.
+    private mutating func checkRequestLine() -> HTTPError? {
+        if lineEndSeen { return nil }
+        if lineChecked < start { lineChecked = start }
+        let limit = start + limits.maxRequestLineBytes
+        while lineChecked < buffer.count {
+            let c = buffer[lineChecked]
+            if c == 13 {
+                // A CR right at the start is an empty line before the request (skipped once its LF
+                // arrives), not the end of the request line.
+                if lineChecked == start {
+                    guard lineChecked + 1 < buffer.count else { return nil }
+                    if buffer[lineChecked + 1] != 10 { return .badRequest("bare CR in request line") }
+                    return nil
+                }
+                lineEndSeen = true
+                return nil
+            }
+            if lineChecked >= limit { return HTTPError(414, "uri_too_long", "request line exceeds \(limits.maxRequestLineBytes) bytes") }
+            if c < 0x20 || c >= 0x7F { return .badRequest("invalid byte in request line") }
+            lineChecked += 1
+        }
+        return nil
     }
 
     // MARK: framing and body
@@ -255,6 +287,9 @@ public struct RequestParser: Sendable {
         pending = nil
         state = .head
         scan = start
+        lineChecked = start
+        lineEndSeen = false
+        leadingEmptyLines = 0
         compact()
         return .request(request)
     }

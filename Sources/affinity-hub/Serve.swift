@@ -35,6 +35,8 @@ struct Serve: ParsableCommand {
     var headerTimeout = 10
     @Option(help: "Seconds of WebSocket silence before the server pings.")
     var idleTimeout = 60
+    @Option(help: "Seconds to wait for any frame after an idle ping before closing with 1001.")
+    var pongTimeout = 30
     @Option(help: "Seconds open connections get to finish after SIGTERM.")
     var drainTimeout = 10
     @Flag(help: "Disable permessage-deflate.")
@@ -62,6 +64,7 @@ struct Serve: ParsableCommand {
         config.outputLimitBytes = outputLimitBytes
         config.headerTimeoutMs = headerTimeout * 1000
         config.webSocketIdleMs = idleTimeout * 1000
+        config.webSocketPongTimeoutMs = pongTimeout * 1000
         config.drainTimeoutMs = drainTimeout * 1000
         config.deflate.enabled = !noDeflate
         config.deflate.allowClientContextTakeover = deflateClientContextTakeover

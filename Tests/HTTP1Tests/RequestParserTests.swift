@@ -1,9 +1,13 @@
+import Foundation
 import Testing
 @testable import HTTP1
 
 /// Feeds `bytes` split at `split` and collects steps until the parser needs more after the last byte.
 func parse(_ text: String, split: Int? = nil, limits: HTTPLimits = HTTPLimits()) -> [RequestParser.Step] {
-    let bytes = Array(text.utf8)
+    parse(bytes: Array(text.utf8), split: split, limits: limits)
+}
+
+func parse(bytes: [UInt8], split: Int? = nil, limits: HTTPLimits = HTTPLimits()) -> [RequestParser.Step] {
     var parser = RequestParser(limits: limits)
     var steps: [RequestParser.Step] = []
     let parts = split.map { [Array(bytes[..<$0]), Array(bytes[$0...])] } ?? [bytes]
@@ -205,5 +209,52 @@ func status(_ steps: [RequestParser.Step]) -> Int? {
     @Test func errorBodiesAreJSON() {
         let r = HTTPResponse(error: HTTPError(413, "body_too_large", "too \"big\""))
         #expect(String(decoding: r.body, as: UTF8.self) == "{\"error\":\"body_too_large\",\"message\":\"too \\\"big\\\"\"}")
+    }
+}
+
+@Suite struct RequestParserFailsEarly {
+    @Test func garbageIsRefusedAtTheFirstImpossibleByteWithoutALineEnd() {
+        #expect(status(parse("\u{00}\u{01}\u{02}")) == 400)
+        #expect(status(parse("GET /caf\u{e9}")) == 400)
+        #expect(status(parse("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /\u{7f}")) == 400)
+        // A pipelined second request line is checked afresh after the first request.
+        #expect(describe(parse("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /b")) == ["GET / 1.1 1h body="])
+    }
+
+    @Test func garbageAfterALeadingEmptyLineIsRefusedHoweverItIsSplit() {
+        // Found by FuzzHTTP: a leading CR, fed alone, was taken for the request line's end.
+        #expect(describe(parseEverySplit("\r\n\u{00}\u{00}")) == ["error 400 bad_request"])
+        for split in 0...4 { #expect(status(parse("\r\n\u{00}\u{00}", split: split)) == 400) }
+        // Also found by FuzzHTTP: a per-read cap on skipped empty lines made the answer split-dependent.
+        #expect(describe(parseEverySplit(String(repeating: "\r\n", count: 5) + "\u{05}\r")) == ["error 400 bad_request"])
+        #expect(status(parseEverySplit(String(repeating: "\r\n", count: 9) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n")) == 400)
+    }
+}
+
+@Suite struct RequestParserIsSplitIndependent {
+    @Test func theEarliestOffendingByteDecidesBetween400And414() {
+        var limits = HTTPLimits()
+        limits.maxRequestLineBytes = 32
+        // Found by FuzzHTTP: a bad byte early in an overlong line must give 400 whole or split.
+        let badEarly = "GET /\u{01}" + String(repeating: "a", count: 60) + " HTTP/1.1\r\nHost: a\r\n\r\n"
+        #expect(status(parseEverySplit(badEarly, limits: limits)) == 400)
+        let badLate = "GET /" + String(repeating: "a", count: 60) + "\u{01} HTTP/1.1\r\nHost: a\r\n\r\n"
+        #expect(status(parseEverySplit(badLate, limits: limits)) == 414)
+    }
+
+    @Test func regressionInputsFromFuzzingAnswerTheSameWholeOrSplit() throws {
+        // fuzz/regressions/http holds inputs that once broke FuzzHTTP's property; the first byte
+        // is the fuzzer's chunk size, the rest the stream.
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../fuzz/regressions/http").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(files.count >= 3)
+        for file in files {
+            let bytes = Array(try Data(contentsOf: dir.appendingPathComponent(file)).dropFirst())
+            let whole = describe(parse(bytes: bytes))
+            for split in 0...bytes.count {
+                #expect(describe(parse(bytes: bytes, split: split)).filter { $0 != "continue" } == whole.filter { $0 != "continue" }, "\(file) split at \(split)")
+            }
+        }
     }
 }

@@ -1,0 +1,14 @@
+// libFuzzer target: Sec-WebSocket-Extensions negotiation on arbitrary header text. An accepted
+// offer must produce window sizes zlib can honor.
+import WebSocket
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzExtensions(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    if let p = DeflateNegotiation.negotiate([text], config: DeflateConfig()) {
+        if !(9...15).contains(p.serverMaxWindowBits) || !(8...15).contains(p.clientMaxWindowBits) {
+            fatalError("accepted unusable window bits: \(p)")
+        }
+    }
+    return 0
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with swiftc -sanitize=fuzzer,address. The pure codec modules are
+# compiled straight from Sources/ (they import no socket code), so no SwiftPM flags leak into
+# the main build. Output: fuzz/bin/Fuzz*
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=fuzz/bin
+obj=$out/obj
+mkdir -p "$obj"
+flags=(-O -g -use-ld=lld -sanitize=fuzzer,address -parse-as-library -swift-version 6 -I "$obj" -I Sources/CZlib)
+module() {  # name, sources...
+    local name=$1; shift
+    swiftc "${flags[@]}" -module-name "$name" -emit-module -emit-module-path "$obj/$name.swiftmodule" \
+        -emit-object -wmo -o "$obj/$name.o" "$@"
+}
+module HubBytes Sources/HubBytes/*.swift
+module HTTP1 Sources/HTTP1/*.swift
+module WebSocket Sources/WebSocket/*.swift
+for target in FuzzHTTP FuzzFrames FuzzInflate FuzzExtensions; do
+    swiftc "${flags[@]}" -module-name "$target" fuzz/$target.swift "$obj"/HubBytes.o "$obj"/HTTP1.o "$obj"/WebSocket.o -lz -o "$out/$target"
+done
+echo "built: $(ls $out | grep Fuzz | tr '\n' ' ')"

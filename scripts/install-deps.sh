@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building and testing the hub needs on Debian 12: the system's OpenSSL and zlib
+# headers, the openssl CLI (test certificates), and a Python venv with the independent test
+# clients. Idempotent: does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in libssl-dev zlib1g-dev openssl pkg-config python3-venv; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    echo "installing: ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--with-python" ]; then
+    if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+    .venv/bin/pip install -q --disable-pip-version-check -r tests/integration/requirements.txt
+fi

@@ -1,0 +1,102 @@
+"""Fixtures that start the real hub binary on loopback, on ephemeral ports, and stop it by PID.
+
+The binary comes from HUB_BIN, or from `swift build --show-bin-path` (debug build by default).
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def hub_binary():
+    if os.environ.get("HUB_BIN"):
+        return os.environ["HUB_BIN"]
+    path = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=ROOT, text=True).strip()
+    return os.path.join(path, "affinity-hub")
+
+
+class Hub:
+    """A running hub process: its ports, and how to stop it."""
+
+    def __init__(self, args, tls_files=None):
+        cmd = [hub_binary(), "serve", "--port", "0", "--log-level", "warning"] + args
+        if tls_files:
+            cmd += ["--tls-cert", tls_files[0], "--tls-key", tls_files[1], "--tls-port", "0"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.port = None
+        self.tls_port = None
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            m = re.match(r"listening (https?)://[^:]+:(\d+)", line)
+            if m:
+                if m.group(1) == "http":
+                    self.port = int(m.group(2))
+                else:
+                    self.tls_port = int(m.group(2))
+            if self.port and (not tls_files or self.tls_port):
+                break
+        if not self.port:
+            self.proc.kill()
+            raise RuntimeError("hub did not start: " + self.proc.stderr.read())
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}"
+
+    def http(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def alive(self):
+        return self.proc.poll() is None
+
+
+@pytest.fixture
+def make_hub():
+    hubs = []
+
+    def start(*args, tls_files=None):
+        hub = Hub(list(args), tls_files=tls_files)
+        hubs.append(hub)
+        return hub
+
+    yield start
+    for hub in hubs:
+        code = hub.stop()
+        assert code == 0, f"hub exited with {code}: {hub.proc.stderr.read()}"
+
+
+@pytest.fixture(scope="module")
+def hub():
+    h = Hub(["--echo-path", "/echo", "--max-frame-bytes", "1048576", "--max-message-bytes", "4194304",
+             "--header-timeout", "2", "--loops", "2"])
+    yield h
+    code = h.stop()
+    assert code == 0, f"hub exited with {code}: {h.proc.stderr.read()}"
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = str(d / "cert.pem"), str(d / "key.pem")
+    subprocess.check_call(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                           "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key

@@ -1,0 +1,83 @@
+"""Abusive clients: the hub answers each correctly, bounds what it holds, and keeps serving others."""
+import asyncio
+import re
+import socket
+import time
+
+import requests
+import websockets
+
+from rawws import RawWS
+
+
+def metric(hub, name):
+    text = requests.get(hub.http("/metrics")).text
+    m = re.search(rf"^affinity_{name} (\d+)$", text, re.M)
+    return int(m.group(1))
+
+
+def test_a_client_that_stops_reading_is_closed_and_others_continue(make_hub):
+    h = make_hub("--echo-path", "/echo", "--output-limit-bytes", "262144")
+    ws = RawWS(h.port)
+    ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    big = RawWS.frame(2, b"z" * 65536)
+    before = metric(h, "slow_consumers_closed_total")
+    # Keep sending, never read: echoes pile up in the server's output queue until the limit.
+    deadline = time.time() + 20
+    closed = False
+    while time.time() < deadline and not closed:
+        try:
+            ws.sock.settimeout(2)
+            ws.send(big)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            closed = True
+        closed = closed or metric(h, "slow_consumers_closed_total") > before
+    assert metric(h, "slow_consumers_closed_total") == before + 1
+    ws.close()
+
+    async def echo():
+        async with websockets.connect(h.url + "/echo") as c:
+            await c.send("fine")
+            assert await c.recv() == "fine"
+    asyncio.run(echo())
+
+
+def test_garbage_instead_of_a_handshake(hub):
+    s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
+    s.sendall(bytes(range(256)) * 4)
+    data = s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 400")
+    s.close()
+
+
+def test_half_open_websocket_does_not_leak(hub):
+    before = metric(hub, "websockets_open")
+    socks = []
+    for _ in range(50):
+        ws = RawWS(hub.port)
+        socks.append(ws)
+    assert metric(hub, "websockets_open") >= before + 50
+    for ws in socks:
+        ws.sock.close()                   # TCP gone without a close frame
+    deadline = time.time() + 5
+    while time.time() < deadline and metric(hub, "websockets_open") > before:
+        time.sleep(0.05)
+    assert metric(hub, "websockets_open") == before
+
+
+def test_bytes_after_the_upgrade_request_are_parsed_as_frames(hub):
+    s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
+    req = (b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    ws = RawWS.__new__(RawWS)
+    ws.sock = s
+    ws.buf = b""
+    s.sendall(req + RawWS.frame(1, b"same packet"))
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, ws.buf = data.split(b"\r\n\r\n", 1)
+    assert b"101 Switching Protocols" in head
+    assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+    assert ws.recv_frame()[3] == b"same packet"
+    s.close()

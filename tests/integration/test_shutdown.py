@@ -1,0 +1,53 @@
+"""Graceful shutdown: SIGTERM closes WebSockets with 1001, SIGHUP with 1012; in-flight HTTP is
+answered; the process exits 0 within the drain deadline."""
+import signal
+import socket
+import time
+
+from rawws import RawWS
+
+
+def test_sigterm_closes_websockets_with_1001_and_exits_0(make_hub):
+    h = make_hub("--echo-path", "/echo")
+    clients = [RawWS(h.port) for _ in range(5)]
+    h.proc.send_signal(signal.SIGTERM)
+    for ws in clients:
+        assert ws.expect_close() == 1001
+        ws.send_frame(8, b"\x03\xe9")     # the client completes the close handshake
+        assert ws.closed_by_server()
+    assert h.proc.wait(timeout=10) == 0
+
+
+def test_sighup_means_restart_1012(make_hub):
+    h = make_hub("--echo-path", "/echo")
+    ws = RawWS(h.port)
+    h.proc.send_signal(signal.SIGHUP)
+    assert ws.expect_close() == 1012
+    assert "reconnect" in ws.close_reason
+    assert h.proc.wait(timeout=15) == 0
+
+
+def test_shutdown_is_bounded_by_the_drain_timeout_when_clients_never_answer(make_hub):
+    h = make_hub("--echo-path", "/echo", "--drain-timeout", "1")
+    ws = RawWS(h.port)
+    start = time.time()
+    h.proc.send_signal(signal.SIGTERM)
+    assert ws.expect_close() == 1001      # and the client never answers
+    assert h.proc.wait(timeout=10) == 0
+    assert time.time() - start < 8
+
+
+def test_new_connections_are_refused_while_draining(make_hub):
+    h = make_hub("--echo-path", "/echo", "--drain-timeout", "3")
+    ws = RawWS(h.port)
+    h.proc.send_signal(signal.SIGTERM)
+    assert ws.expect_close() == 1001
+    time.sleep(0.2)
+    try:
+        s = socket.create_connection(("127.0.0.1", h.port), timeout=2)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(100) == b""
+    except (ConnectionRefusedError, ConnectionResetError):
+        pass
+    ws.close()
+    assert h.proc.wait(timeout=10) == 0
