@@ -34,6 +34,9 @@ public final class Connection: IOHandler {
 
     private var flushRequested = false
     private var interest: UInt32 = IOEvents.readable
+    /// The last flush stopped on a full socket: wait for EPOLLOUT (armed only then, so a
+    /// connection whose writes complete costs no epoll_ctl per message).
+    private var writeBlocked = false
     /// Close gracefully once the output queue is empty.
     var closeAfterFlush = false
     /// Reading paused because the peer is not reading our responses.
@@ -86,6 +89,12 @@ public final class Connection: IOHandler {
                 reads += 1
                 stats.bytesReceived.add(n, ordering: .relaxed)
                 received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                // A short read drained the socket: skip the read that would only say EAGAIN
+                // (level-triggered epoll reports anything that arrives later).
+                if n < buffer.count && !transport.hasBufferedInput {
+                    if !output.isEmpty { requestFlush() }
+                    return
+                }
             case .wouldBlock:
                 updateInterest()
                 if !output.isEmpty { requestFlush() }
@@ -150,6 +159,8 @@ public final class Connection: IOHandler {
                 output.consume(n)
                 stats.bytesSent.add(n, ordering: .relaxed)
             case .wouldBlock:
+                // TLS waiting for the peer's bytes: the flush is retried after the next read.
+                writeBlocked = !transport.writeNeedsReadable
                 updateInterest()
                 return
             case .closed, .failed:
@@ -158,7 +169,7 @@ public final class Connection: IOHandler {
                 return
             }
         }
-        updateInterest()
+        if writeBlocked { writeBlocked = false; updateInterest() }
         if readPaused {
             readPaused = false
             updateInterest()
@@ -172,7 +183,7 @@ public final class Connection: IOHandler {
     private func updateInterest() {
         guard phase != .closed else { return }
         var wanted: UInt32 = readPaused ? 0 : IOEvents.readable
-        if !output.isEmpty || transport.needsWritable { wanted |= IOEvents.writable }
+        if writeBlocked || transport.needsWritable { wanted |= IOEvents.writable }
         if wanted != interest {
             interest = wanted
             loop.modify(fd, events: wanted)

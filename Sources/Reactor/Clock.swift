@@ -36,3 +36,14 @@ public enum System {
 
 /// Flushes stdout (the "listening" lines are read by scripts and tests through a pipe).
 public func flushStdout() { hub_flush_stdout() }
+
+/// Outgoing connections (benchmarks, the client library later).
+public enum Connector {
+    /// Starts a non-blocking TCP connect to an IPv4 literal on loopback or elsewhere; the socket
+    /// becomes writable when connected.
+    public static func connect(host: String, port: Int) throws(ReactorError) -> Int32 {
+        let fd = hub_connect_tcp(host, Int32(port))
+        guard fd >= 0 else { throw .system("connect to \(host):\(port)", -fd) }
+        return fd
+    }
+}

@@ -15,6 +15,10 @@ public protocol StreamTransport: AnyObject {
     var hasBufferedInput: Bool { get }
     /// The transport needs the socket writable to make progress (TLS handshake or WANT_WRITE).
     var needsWritable: Bool { get }
+    /// The last write could not proceed until bytes are read (TLS handshake or WANT_READ): the
+    /// connection retries the flush after its next read instead of waiting for EPOLLOUT, which
+    /// would fire at once and spin.
+    var writeNeedsReadable: Bool { get }
     /// Sends end-of-stream (TLS close_notify, then TCP FIN) after the output is flushed.
     func shutdownWrite()
     func close()
@@ -65,6 +69,7 @@ public final class TCPTransport: StreamTransport {
 
     public var hasBufferedInput: Bool { false }
     public var needsWritable: Bool { false }
+    public var writeNeedsReadable: Bool { false }
 
     public func shutdownWrite() { _ = hub_shutdown_write(fd) }
 

@@ -16,6 +16,7 @@ public final class TLSTransport: StreamTransport {
     private var handshakeDone = false
     private var closed = false
     public private(set) var needsWritable = false
+    public private(set) var writeNeedsReadable = false
 
     public init(fd: Int32, context: TLSContext) throws(TLSError) {
         guard let ssl = SSL_new(context.ctx) else { throw TLSError("SSL_new") }
@@ -56,16 +57,18 @@ public final class TLSTransport: StreamTransport {
 
     public func write(from queue: OutputQueue, scratch: WriteScratch) -> IOResult {
         if let pending = handshake() {
-            // Still handshaking: nothing written, the caller waits for readiness.
-            if case .wouldBlock = pending { return .wouldBlock }
+            // Still handshaking: nothing written; wait for whichever readiness OpenSSL asked for.
+            writeNeedsReadable = !needsWritable
             return pending
         }
         let count = queue.copyPrefix(into: scratch.record)
         guard count > 0 else { return .bytes(0) }
         ERR_clear_error()
         let n = SSL_write(ssl, scratch.record.baseAddress, Int32(count))
-        if n > 0 { needsWritable = false; return .bytes(Int(n)) }
-        return classify(n)
+        if n > 0 { needsWritable = false; writeNeedsReadable = false; return .bytes(Int(n)) }
+        let result = classify(n)
+        writeNeedsReadable = result == .wouldBlock && !needsWritable
+        return result
     }
 
     private func classify(_ rc: Int32) -> IOResult {

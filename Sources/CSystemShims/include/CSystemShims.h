@@ -68,6 +68,8 @@ long hub_raise_fd_limit(void);
 /// Resident set size of this process in KiB (from /proc/self/statm), or -1.
 long hub_rss_kib(void);
 int hub_errno(void);
+/// Non-blocking connect to an IPv4 literal; returns the fd (connection may be in progress) or -errno.
+int hub_connect_tcp(const char *host, int port);
 int hub_core_count(void);
 void hub_flush_stdout(void);
 
