@@ -115,7 +115,7 @@ extension Connection {
         guard phase == .webSocket, let session = webSocket, !session.closeSent else { return .closed }
         if output.queuedBytes > config.outputLimitBytes { return slowConsumer() }
         let frame: OutboundBytes
-        if let deflate = session.deflate, payload.count >= config.deflate.compressionThreshold {
+        if let deflate = session.deflate, deflate.compressesOutgoing, payload.count >= config.deflate.compressionThreshold {
             let compressed = context.sharedDeflater(windowBits: deflate.serverMaxWindowBits).compressMessage(payload)
             frame = compressed.withUnsafeBytes { FrameEncoder.frame(kind.opcode, payload: $0, rsv1: true) }
         } else {

@@ -4,8 +4,9 @@
 // The server always answers server_no_context_takeover (§7.1.1.1 lets it add that unasked), and by
 // default client_no_context_takeover too (§7.1.1.2), so both directions reset per message and a
 // per-loop shared zlib stream serves every connection. An offer is declined, not failed, when it
-// has an unknown or repeated parameter, an invalid value, or asks for server_max_window_bits=8
-// (zlib cannot produce a raw deflate stream with a 256-byte window).
+// has an unknown or repeated parameter or an invalid value. server_max_window_bits=8 is accepted
+// although zlib cannot produce a raw deflate stream with a 256-byte window: the server then sends
+// every message uncompressed, which RFC 7692 §6 allows, and still inflates the client's.
 import HTTP1
 
 /// What the server allows.
@@ -28,6 +29,9 @@ public struct DeflateParameters: Sendable, Equatable {
     public var clientNoContextTakeover = true
     /// Window our compressor may use.
     public var serverMaxWindowBits = 15
+    /// Whether outgoing messages may be compressed: false when the client limited our window to
+    /// 8 bits, which zlib's raw deflate cannot honor.
+    public var compressesOutgoing: Bool { serverMaxWindowBits >= 9 }
     /// Window the client's compressor uses (our inflater's window).
     public var clientMaxWindowBits = 15
     /// The `Sec-WebSocket-Extensions` response value.
@@ -113,7 +117,6 @@ public enum DeflateNegotiation {
                 return nil
             }
         }
-        if serverBits == 8 { return nil }
         result.serverMaxWindowBits = serverBits ?? 15
         result.clientNoContextTakeover = clientNoTakeoverOffered || !config.allowClientContextTakeover
         result.clientMaxWindowBits = clientBits ?? 15

@@ -92,8 +92,14 @@ import WebSocket
         #expect(negotiate("permessage-deflate; server_max_window_bits=\"12\"")?.serverMaxWindowBits == 12)
     }
 
+    @Test func an8BitServerWindowIsAcceptedButNothingIsCompressedOutgoing() {
+        let p = negotiate("permessage-deflate; server_max_window_bits=8")
+        #expect(p?.responseHeader.contains("server_max_window_bits=8") == true)
+        #expect(p?.compressesOutgoing == false)
+        #expect(negotiate("permessage-deflate")?.compressesOutgoing == true)
+    }
+
     @Test func offersWeCannotHonorAreDeclinedAndTheNextIsTried() {
-        #expect(negotiate("permessage-deflate; server_max_window_bits=8") == nil)
         #expect(negotiate("permessage-deflate; server_max_window_bits=16") == nil)
         #expect(negotiate("permessage-deflate; server_max_window_bits=08") == nil)
         #expect(negotiate("permessage-deflate; server_max_window_bits") == nil)
@@ -101,7 +107,7 @@ import WebSocket
         #expect(negotiate("permessage-deflate; unknown_param") == nil)
         #expect(negotiate("permessage-deflate; server_no_context_takeover; server_no_context_takeover") == nil)
         #expect(negotiate("permessage-deflate; server_no_context_takeover=1") == nil)
-        let second = negotiate("permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits=12")
+        let second = negotiate("permessage-deflate; server_max_window_bits=7, permessage-deflate; client_max_window_bits=12")
         #expect(second?.clientMaxWindowBits == 12)
         #expect(second?.responseHeader.contains("client_max_window_bits=12") == true)
     }

@@ -4,6 +4,7 @@ The binary comes from HUB_BIN, or from `swift build --show-bin-path` (debug buil
 """
 import os
 import re
+import resource
 import signal
 import subprocess
 import time
@@ -23,11 +24,12 @@ def hub_binary():
 class Hub:
     """A running hub process: its ports, and how to stop it."""
 
-    def __init__(self, args, tls_files=None):
+    def __init__(self, args, tls_files=None, nofile=None):
         cmd = [hub_binary(), "serve", "--port", "0", "--log-level", "warning"] + args
         if tls_files:
             cmd += ["--tls-cert", tls_files[0], "--tls-key", tls_files[1], "--tls-port", "0"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit)
         self.port = None
         self.tls_port = None
         deadline = time.time() + 15
@@ -67,13 +69,17 @@ class Hub:
     def alive(self):
         return self.proc.poll() is None
 
+    def cpu_seconds(self):
+        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 @pytest.fixture
 def make_hub():
     hubs = []
 
-    def start(*args, tls_files=None):
-        hub = Hub(list(args), tls_files=tls_files)
+    def start(*args, tls_files=None, nofile=None):
+        hub = Hub(list(args), tls_files=tls_files, nofile=nofile)
         hubs.append(hub)
         return hub
 

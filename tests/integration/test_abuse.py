@@ -81,3 +81,32 @@ def test_bytes_after_the_upgrade_request_are_parsed_as_frames(hub):
     assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
     assert ws.recv_frame()[3] == b"same packet"
     s.close()
+
+
+def test_out_of_file_descriptors_sheds_connections_without_spinning_and_recovers(make_hub):
+    h = make_hub("--loops", "1", "--echo-path", "/echo", nofile=64)
+    held = []
+    for _ in range(100):
+        try:
+            held.append(socket.create_connection(("127.0.0.1", h.port), timeout=2))
+        except OSError:
+            pass
+    time.sleep(0.5)
+    before = h.cpu_seconds()
+    time.sleep(1.5)
+    busy = (h.cpu_seconds() - before) / 1.5
+    assert busy < 0.3, f"hub used {busy:.0%} CPU while out of descriptors"
+    shed = 0
+    for s in held:
+        s.settimeout(0.5)
+        try:
+            if s.recv(1) == b"":
+                shed += 1
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            shed += 1
+        s.close()
+    assert shed > 0                         # connections past the limit were closed at once
+    time.sleep(0.3)
+    assert requests.get(h.http("/healthz"), timeout=5).status_code == 200

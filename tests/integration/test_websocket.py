@@ -129,3 +129,16 @@ def test_idle_websocket_is_pinged_and_dead_peer_closed(make_hub):
     assert ws.expect_close() == 1001     # no pong within 1 s: closed as going away
     assert ws.close_reason == "no answer to ping"
     ws.close()
+
+
+def test_8_bit_server_window_is_accepted_and_replies_come_uncompressed(hub):
+    from rawws import RawWS
+    ws = RawWS(hub.port, extra_headers="Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n")
+    assert "server_max_window_bits=8" in ws.response_head
+    ws.send_frame(1, b"a" * 5000)
+    fin, rsv, op, payload = ws.recv_frame()
+    assert rsv == 0 and payload == b"a" * 5000          # RSV1 clear: sent uncompressed
+    compressed = bytes([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])   # "Hello", RFC 7692 7.2.3.1
+    ws.send_frame(1, compressed, rsv=4)
+    assert ws.recv_frame()[3] == b"Hello"
+    ws.close()
