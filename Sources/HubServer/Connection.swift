@@ -37,6 +37,8 @@ public final class Connection: IOHandler {
     /// The last flush stopped on a full socket: wait for EPOLLOUT (armed only then, so a
     /// connection whose writes complete costs no epoll_ctl per message).
     private var writeBlocked = false
+    /// The last read stopped because TLS must write first (WANT_WRITE): read again on EPOLLOUT.
+    private var readWaitsForWritable = false
     /// Close gracefully once the output queue is empty.
     var closeAfterFlush = false
     /// Reading paused because the peer is not reading our responses.
@@ -69,8 +71,11 @@ public final class Connection: IOHandler {
         if phase == .closed { return }
         if events & IOEvents.writable != 0 {
             flushQueuedOutput()
-            // TLS: a handshake or read that waited for writability can continue now.
-            if transport.needsWritable == false && phase != .closed { readAvailable() }
+            // TLS: a handshake or read that waited for writability (WANT_WRITE) can continue now.
+            if readWaitsForWritable && phase != .closed {
+                readWaitsForWritable = false
+                readAvailable()
+            }
             if phase == .closed { return }
         }
         if events & (IOEvents.readable | IOEvents.hangup | IOEvents.error | IOEvents.readHangup) != 0 {
@@ -96,6 +101,7 @@ public final class Connection: IOHandler {
                     return
                 }
             case .wouldBlock:
+                readWaitsForWritable = transport.needsWritable
                 updateInterest()
                 if !output.isEmpty { requestFlush() }
                 return
