@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // The folder tree is the architecture; dependencies point down:
-//   C shims → HubBytes → pure codecs (HTTP1, WebSocket) → Reactor → TLS → HubServer → affinity-hub
+//   C shims → HubBytes → pure codecs (HTTP1, WebSocket) and HubCore → Reactor → TLS → HubServer → affinity-hub
 // A pure codec target lists no Reactor dependency, so it cannot import one.
 import PackageDescription
 
@@ -32,6 +32,9 @@ let package = Package(
         .target(name: "HTTP1", dependencies: ["HubBytes"], swiftSettings: strict),
         .target(name: "WebSocket", dependencies: ["HubBytes", "HTTP1", "CZlib"], swiftSettings: strict),
 
+        // The hub's state machine: keys, outcomes, retention, subscriptions, acks. Pure: time is passed in.
+        .target(name: "HubCore", dependencies: ["HubBytes"], swiftSettings: strict),
+
         // The epoll reactor: event loops, sockets, timers, the transport seam.
         .target(name: "Reactor", dependencies: ["CSystemShims", "HubBytes"], swiftSettings: strict),
         // TLS decorates a TCP socket behind the reactor's transport protocol.
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
     ]
 )

@@ -87,3 +87,37 @@ import HubBytes
         #expect(JSONText.errorBody(code: "x", message: "y") == "{\"error\":\"x\",\"message\":\"y\"}")
     }
 }
+
+@Suite struct JSONScannerTests {
+    func valid(_ s: String) -> Bool { JSONScanner.validate(Array(s.utf8)) == nil }
+
+    @Test func acceptsEveryKindOfValue() {
+        for s in ["null", "true", " false ", "0", "-0.5e+10", "1E3", "\"\"", "\"a\\u00e9\\n\\\"\"", "[]", "{}",
+                  "[1,[2,{\"a\":[]}]]", "{\"a\":{\"b\":null},\"c\":\"κόσμε\"}"] {
+            #expect(valid(s), "\(s)")
+        }
+    }
+
+    @Test func refusesWhatRFC8259Refuses() {
+        for s in ["", " ", "nul", "01", "1.", ".5", "1e", "+1", "-", "\"\\x\"", "\"\\u12G4\"", "\"a\u{1}\"", "[1,]", "{\"a\":1,}",
+                  "{a:1}", "{\"a\" 1}", "[1 2]", "NaN", "\"unterminated", "1 2", "{\"a\":1}}", "'a'"] {
+            #expect(!valid(s), "\(s)")
+        }
+        #expect(JSONScanner.validate([0x22, 0xC0, 0x80, 0x22]) != nil)   // overlong UTF-8 in a string
+    }
+
+    @Test func nestingIsBounded() {
+        #expect(valid(String(repeating: "[", count: 63) + String(repeating: "]", count: 63)))
+        #expect(!valid(String(repeating: "[", count: 65) + String(repeating: "]", count: 65)))
+        #expect(!valid(String(repeating: "[", count: 100_000)))
+    }
+
+    @Test func objectMembersReportValueRangesAndUnescapedNames() throws {
+        let text = Array(" {\"a\\u0062\" : [1, 2] , \"s\":\"x\\\"y\"} ".utf8)
+        let m = try JSONScanner.objectMembers(text).get()
+        let r = try #require(m.range(of: "ab"))
+        #expect(String(decoding: text[r], as: UTF8.self) == "[1, 2]")
+        #expect(JSONScanner.stringValue(text, m.range(of: "s")!) == "x\"y")
+        #expect(JSONScanner.stringValue(text, r) == nil)
+    }
+}
