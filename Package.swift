@@ -35,17 +35,22 @@ let package = Package(
         // The hub's state machine: keys, outcomes, retention, subscriptions, acks. Pure: time is passed in.
         .target(name: "HubCore", dependencies: ["HubBytes"], swiftSettings: strict),
 
+        // Publisher API keys and HS256 subscription tokens (HMAC from the system's OpenSSL).
+        .target(name: "Auth", dependencies: ["HubBytes", "COpenSSL"], swiftSettings: strict),
+        // The durable outcome store: an append-only log with group commit (file I/O, no sockets).
+        .target(name: "OutcomeLog", dependencies: ["HubCore", "HubBytes", "CZlib"], swiftSettings: strict),
+
         // The epoll reactor: event loops, sockets, timers, the transport seam.
         .target(name: "Reactor", dependencies: ["CSystemShims", "HubBytes"], swiftSettings: strict),
         // TLS decorates a TCP socket behind the reactor's transport protocol.
         .target(name: "TLS", dependencies: ["Reactor", "COpenSSL", "HubBytes"], swiftSettings: strict),
         // Wiring: connections speaking HTTP/1.1 and WebSocket over the reactor.
         .target(name: "HubServer",
-                dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes",
+                dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes", "HubCore", "Auth",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
-                          dependencies: ["HubServer",
+                          dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -53,7 +58,8 @@ let package = Package(
         .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
-        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes"], swiftSettings: strict),
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog"], swiftSettings: strict),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
     ]
 )

@@ -192,3 +192,8 @@ int hub_connect_tcp(const char *host, int port) {
     }
     return fd;
 }
+int64_t hub_wall_milliseconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -14,7 +14,7 @@ extension Connection {
 
     /// Answers every complete request in the buffer, in order.
     func processRequests() {
-        while phase == .http && !closeAfterFlush {
+        while phase == .http && !closeAfterFlush && exchange == nil {
             // Backpressure: a client pipelining requests without reading the answers stops being read.
             if output.queuedBytes > config.outputLimitBytes { pauseReading(); return }
             switch parser.next() {
@@ -45,17 +45,14 @@ extension Connection {
         }
         switch route {
         case .http(let methods, let handler):
-            let method = request.method == "HEAD" ? "GET" : request.method
-            guard methods.contains(method) else {
-                let allow = methods.sorted().joined(separator: ", ")
-                respond(HTTPResponse(error: HTTPError(405, "method_not_allowed", "\(request.method) is not allowed here", headers: [("Allow", allow)])),
-                        to: request, keepAlive: keepAlive)
-                return
-            }
+            guard allowed(request, methods, keepAlive: keepAlive) else { return }
             respond(handler(request, params), to: request, keepAlive: keepAlive)
+        case .exchange(let methods, let handler):
+            guard allowed(request, methods, keepAlive: keepAlive) else { return }
+            startExchange(request, keepAlive: keepAlive) { handler(request, params, $0) }
         case .webSocket(var handshakeConfig, let factory, let fallback):
             if !Handshake.isUpgradeRequest(request), let fallback {
-                respond(fallback(request, params), to: request, keepAlive: keepAlive)
+                startExchange(request, keepAlive: keepAlive) { fallback(request, params, $0) }
                 return
             }
             if context.draining != nil {
@@ -67,13 +64,49 @@ extension Connection {
             if handshakeConfig.allowedOrigins == nil { handshakeConfig.allowedOrigins = config.allowedOrigins }
             switch Handshake.accept(request, config: handshakeConfig) {
             case .failure(let error):
-                stats.httpErrors.add(1, ordering: .relaxed)
                 respond(HTTPResponse(error: error), to: request, keepAlive: keepAlive)
             case .success(let accepted):
-                enqueue(accepted.response.encode(date: context.httpDate, keepAlive: true))
-                upgrade(accepted, handler: factory(request, params), leftover: parser.takeBufferedBytes())
+                switch factory(request, params) {
+                case .failure(let error):
+                    respond(HTTPResponse(error: error), to: request, keepAlive: keepAlive)
+                case .success(let handler):
+                    enqueue(accepted.response.encode(date: context.httpDate, keepAlive: true))
+                    upgrade(accepted, handler: handler, leftover: parser.takeBufferedBytes())
+                }
             }
         }
+    }
+
+    private func allowed(_ request: HTTPRequest, _ methods: Set<String>, keepAlive: Bool) -> Bool {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        if methods.contains(method) { return true }
+        let allow = methods.sorted().joined(separator: ", ")
+        respond(HTTPResponse(error: HTTPError(405, "method_not_allowed", "\(request.method) is not allowed here", headers: [("Allow", allow)])),
+                to: request, keepAlive: keepAlive)
+        return false
+    }
+
+    /// Hands the request to a handler that answers later; nothing else is read until it does.
+    private func startExchange(_ request: HTTPRequest, keepAlive: Bool, _ start: (Exchange) -> Void) {
+        let exchange = Exchange(request: request, connection: self, keepAlive: keepAlive)
+        self.exchange = exchange
+        // Only a hang-up is watched while the exchange is open; pipelined bytes wait in the socket.
+        pauseReading()
+        start(exchange)
+    }
+
+    /// The exchange answered (`response`) or ended its stream (nil): go on with the next request.
+    func finishExchange(_ exchange: Exchange, response: HTTPResponse?) {
+        guard self.exchange === exchange else { return }
+        self.exchange = nil
+        if let response {
+            respond(response, to: exchange.request, keepAlive: exchange.keepAlive && context.draining == nil)
+        } else if !exchange.keepAlive || context.draining != nil {
+            closeGracefully()
+        }
+        guard phase == .http, !closeAfterFlush else { return }
+        resumeReading()
+        processRequests()
     }
 
     func respond(_ response: HTTPResponse, to request: HTTPRequest, keepAlive: Bool) {

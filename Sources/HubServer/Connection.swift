@@ -30,6 +30,8 @@ public final class Connection: IOHandler {
     var phase: Phase = .http
     var parser: RequestParser
     var webSocket: WebSocketSession?
+    /// An HTTP exchange answered later or streamed (long-poll, SSE).
+    var exchange: Exchange?
     var output = OutputQueue()
 
     private var flushRequested = false
@@ -77,6 +79,11 @@ public final class Connection: IOHandler {
                 readAvailable()
             }
             if phase == .closed { return }
+        }
+        if readPaused && events & (IOEvents.hangup | IOEvents.error | IOEvents.readHangup) != 0 {
+            // Not reading, but the peer is gone: cancel what waits for it.
+            abort()
+            return
         }
         if events & (IOEvents.readable | IOEvents.hangup | IOEvents.error | IOEvents.readHangup) != 0 {
             readAvailable()
@@ -176,10 +183,8 @@ public final class Connection: IOHandler {
             }
         }
         if writeBlocked { writeBlocked = false; updateInterest() }
-        if readPaused {
-            readPaused = false
-            updateInterest()
-            readAvailable()
+        if readPaused && exchange == nil && output.queuedBytes <= config.outputLimitBytes {
+            resumeReading()
             if phase == .closed { return }
         }
         if closeAfterFlush && output.isEmpty && phase != .lingering { linger() }
@@ -188,7 +193,9 @@ public final class Connection: IOHandler {
     /// epoll interest: readable unless paused; writable while output waits or TLS needs it.
     private func updateInterest() {
         guard phase != .closed else { return }
-        var wanted: UInt32 = readPaused ? 0 : IOEvents.readable
+        // While reading is paused, a hang-up is still reported (EPOLLRDHUP), so a waiting
+        // long-poll or stream notices its client leaving.
+        var wanted: UInt32 = readPaused ? IOEvents.readHangup : IOEvents.readable
         if writeBlocked || transport.needsWritable { wanted |= IOEvents.writable }
         if wanted != interest {
             interest = wanted
@@ -199,6 +206,13 @@ public final class Connection: IOHandler {
     func pauseReading() {
         readPaused = true
         updateInterest()
+    }
+
+    func resumeReading() {
+        guard readPaused else { return }
+        readPaused = false
+        updateInterest()
+        readAvailable()
     }
 
     // MARK: closing
@@ -226,6 +240,7 @@ public final class Connection: IOHandler {
     public func abort() {
         guard phase != .closed else { return }
         if phase == .webSocket { finishWebSocket(code: nil) }
+        if let exchange { self.exchange = nil; exchange.cancel() }
         phase = .closed
         if let timer { loop.cancelTimer(timer.id) }
         timer = nil
@@ -241,8 +256,13 @@ public final class Connection: IOHandler {
         switch phase {
         case .webSocket: close(code, reason: code == .serviceRestart ? "server restarting, reconnect" : "server shutting down")
         case .http:
-            // Mid-request connections finish it: the response then says Connection: close.
-            if parser.isIdle { if output.isEmpty { abort() } else { closeAfterFlush = true } }
+            if let exchange {
+                // A waiting long-poll or stream is told to wind down (its handler decides how).
+                exchange.drain()
+            } else if parser.isIdle {
+                // Mid-request connections finish it: the response then says Connection: close.
+                if output.isEmpty { abort() } else { closeAfterFlush = true }
+            }
         case .lingering, .closed: break
         }
     }

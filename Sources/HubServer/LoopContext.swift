@@ -4,6 +4,9 @@ import Reactor
 import TLS
 import WebSocket
 import HubBytes
+import HTTP1
+import HubCore
+import Synchronization
 
 /// State shared by all loops (read-only config plus atomics).
 public final class ServerShared: Sendable {
@@ -12,6 +15,27 @@ public final class ServerShared: Sendable {
     public let stats: ServerStats
     public let tls: TLSContext?
     public let lifecycle: Lifecycle
+
+    private let perClient = Mutex<[String: Int]>([:])
+
+    /// Counts a new connection from `peer`; false when it is over the per-client limit.
+    func admit(_ peer: String) -> Bool {
+        let limit = config.maxConnectionsPerClient
+        guard limit > 0 else { return true }
+        return perClient.withLock { counts in
+            let n = counts[peer, default: 0]
+            if n >= limit { return false }
+            counts[peer] = n + 1
+            return true
+        }
+    }
+
+    func release(_ peer: String) {
+        guard config.maxConnectionsPerClient > 0 else { return }
+        perClient.withLock { counts in
+            if let n = counts[peer] { counts[peer] = n > 1 ? n - 1 : nil }
+        }
+    }
 
     init(config: ServerConfig, router: Router, stats: ServerStats, lifecycle: Lifecycle, tls: TLSContext?) {
         self.config = config; self.router = router; self.stats = stats; self.tls = tls
@@ -25,6 +49,11 @@ public final class LoopContext {
     public let shared: ServerShared
     var config: ServerConfig { shared.config }
     var connections: [Int32: Connection] = [:]
+    /// Outcome subscribers on this loop, by the id the hub knows them by.
+    var sinks: [UInt64: OutcomeSink] = [:]
+    /// Publishes waiting for the durable store, by token.
+    var pendingPublishes: [UInt64: (Result<PublishResult, HubError>) -> Void] = [:]
+    var nextPendingPublish: UInt64 = 1
     var listeners: [Listener] = []
     /// Set once draining starts: new connections are refused, finished ones close.
     var draining: CloseCode?
@@ -41,8 +70,8 @@ public final class LoopContext {
 
     /// The Date header value, formatted at most once per second.
     var httpDate: String {
-        let s = Clock.wallSeconds
-        if s != dateSecond { dateSecond = s; dateText = Clock.httpDate(s) }
+        let s = HubClock.wallSeconds
+        if s != dateSecond { dateSecond = s; dateText = HubClock.httpDate(s) }
         return dateText
     }
 
@@ -68,6 +97,16 @@ public final class LoopContext {
     func accept(fd: Int32, peer: String, tls: Bool) {
         let stats = shared.stats
         stats.connectionsAccepted.add(1, ordering: .relaxed)
+        if !shared.admit(peer) {
+            // Answered in plain HTTP even on the TLS port would be garbage there: just close.
+            if !tls {
+                let refusal = HTTPResponse(error: HTTPError(429, "too_many_connections", "this address holds its maximum of \(config.maxConnectionsPerClient) connections"))
+                TCPTransport.sendNow(fd, refusal.encode(date: httpDate, keepAlive: false).bytes)
+            }
+            TCPTransport(fd: fd).close()
+            stats.connectionsRefused.add(1, ordering: .relaxed)
+            return
+        }
         let transport: StreamTransport
         if tls, let context = shared.tls {
             do { transport = try TLSTransport(fd: fd, context: context) } catch {
@@ -82,6 +121,7 @@ public final class LoopContext {
             try loop.register(fd, connection, events: IOEvents.readable)
         } catch {
             transport.close()
+            shared.release(peer)
             return
         }
         connections[fd] = connection
@@ -91,6 +131,7 @@ public final class LoopContext {
 
     func connectionClosed(_ connection: Connection) {
         connections[connection.fd] = nil
+        shared.release(connection.peer)
         shared.stats.connectionsOpen.subtract(1, ordering: .relaxed)
         if draining != nil && connections.isEmpty { shared.lifecycle.loopDrained() }
     }
@@ -105,6 +146,11 @@ public final class LoopContext {
         listeners = []
         for connection in Array(connections.values) { connection.drain(code: code) }
         if connections.isEmpty { shared.lifecycle.loopDrained() }
+    }
+
+    /// Delivers one published outcome to this loop's subscribers `ids` (run by the hub via `execute`).
+    func deliver(_ outcome: SharedOutcome, to ids: [UInt64]) {
+        for id in ids { sinks[id]?.deliver(outcome) }
     }
 
     /// Drops whatever is still open (the drain deadline passed).

@@ -4,14 +4,17 @@ import HTTP1
 import WebSocket
 
 /// Opens a handler for each accepted WebSocket on a route.
-public typealias WebSocketHandlerFactory = @Sendable (_ request: HTTPRequest, _ parameters: [String: String]) -> WebSocketHandler
+public typealias WebSocketHandlerFactory = @Sendable (_ request: HTTPRequest, _ parameters: [String: String]) -> Result<WebSocketHandler, HTTPError>
 
 /// What a matched path does.
 public enum Route: Sendable {
     /// Answer a plain request.
     case http(methods: Set<String>, @Sendable (HTTPRequest, [String: String]) -> HTTPResponse)
-    /// Upgrade to WebSocket; a plain request gets `fallback` if set, else 426.
-    case webSocket(HandshakeConfig, WebSocketHandlerFactory, fallback: (@Sendable (HTTPRequest, [String: String]) -> HTTPResponse)?)
+    /// Answer later or stream: the handler keeps the exchange (on the connection's loop).
+    case exchange(methods: Set<String>, @Sendable (HTTPRequest, [String: String], Exchange) -> Void)
+    /// Upgrade to WebSocket; a plain request goes to `fallback` if set, else gets 426. The
+    /// factory may refuse the upgrade with an error (bad key, missing token).
+    case webSocket(HandshakeConfig, WebSocketHandlerFactory, fallback: (@Sendable (HTTPRequest, [String: String], Exchange) -> Void)?)
 }
 
 public struct Router: Sendable {

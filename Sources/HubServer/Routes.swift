@@ -6,7 +6,7 @@ import WebSocket
 extension Router {
     /// `/healthz`, `/readyz`, `/metrics`, and `echoPath` when set. `lifecycle` and `stats`
     /// are the ones later handed to `Server.init`.
-    public static func transportRoutes(echoPath: String?, stats: ServerStats, lifecycle: Lifecycle) -> Router {
+    public static func transportRoutes(echoPath: String?, stats: ServerStats, lifecycle: Lifecycle, hub: Hub? = nil) -> Router {
         var router = Router()
         router.add("/healthz", .http(methods: ["GET"]) { _, _ in .json(200, "{\"status\":\"ok\"}") })
         router.add("/readyz", .http(methods: ["GET"]) { _, _ in
@@ -15,10 +15,11 @@ extension Router {
                 : .json(200, "{\"status\":\"ready\"}")
         })
         router.add("/metrics", .http(methods: ["GET"]) { _, _ in
-            HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(stats.prometheusText().utf8))
+            let text = stats.prometheusText() + (hub.map { hubPrometheusText($0) } ?? "")
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         })
         if let echoPath {
-            router.add(echoPath, .webSocket(HandshakeConfig(), { _, _ in EchoHandler() }, fallback: nil))
+            router.add(echoPath, .webSocket(HandshakeConfig(), { _, _ in .success(EchoHandler()) }, fallback: nil))
         }
         return router
     }

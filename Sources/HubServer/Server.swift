@@ -29,8 +29,11 @@ public final class Server: Sendable {
     }
 
     /// Binds every listener and starts the loops. Throws if any address cannot be bound.
+    private let hub: Hub?
+
     public init(config: ServerConfig, router: Router, stats: ServerStats = ServerStats(), lifecycle: Lifecycle = Lifecycle(),
-                logger: Logger = Logger(label: "affinity-hub")) throws {
+                hub: Hub? = nil, logger: Logger = Logger(label: "affinity-hub")) throws {
+        self.hub = hub
         self.logger = logger
         var tls: TLSContext?
         if let cert = config.tlsCertificateFile, let key = config.tlsPrivateKeyFile {
@@ -65,6 +68,17 @@ public final class Server: Sendable {
             handles.append(LoopHandle(loop: loop, context: context))
         }
         contexts = handles
+        if let hub, let first = handles.first {
+            hub.attach(handles.map { LoopRef(loop: $0.loop, context: $0.context) })
+            // Expiry runs on loop 0 once a second; the wheel makes each run O(what expires).
+            func upkeep() {
+                _ = first.loop.scheduleTimer(afterMilliseconds: 1000) {
+                    hub.expire()
+                    upkeep()
+                }
+            }
+            upkeep()
+        }
         port = plainPort
         tlsPort = securePort
 
@@ -102,5 +116,6 @@ public final class Server: Sendable {
         }
         for handle in contexts { handle.loop.stop() }
         for done in finished { done.wait() }
+        hub?.store.close()
     }
 }

@@ -41,6 +41,9 @@ public struct ServerConfig: Sendable {
     /// closed with 1008 (its outcomes stay in the store for replay) and an HTTP connection stops
     /// reading requests until it drains. 4 MiB lets one maximum-size burst through.
     public var outputLimitBytes = 4 * 1024 * 1024
+    /// Connections one client address may hold; 0 means no limit (the default: behind a proxy or
+    /// load balancer every client shares one address). More → 429 and close.
+    public var maxConnectionsPerClient = 0
     /// Path of the echo WebSocket used by conformance tests; nil (the default) disables it.
     public var echoPath: String? = nil
 

@@ -4,6 +4,7 @@ import Synchronization
 public final class ServerStats: Sendable {
     public let connectionsAccepted = Atomic<Int>(0)
     public let connectionsOpen = Atomic<Int>(0)
+    public let connectionsRefused = Atomic<Int>(0)
     public let webSocketsOpen = Atomic<Int>(0)
     public let tlsHandshakesFailed = Atomic<Int>(0)
     public let httpRequests = Atomic<Int>(0)
@@ -23,6 +24,7 @@ public final class ServerStats: Sendable {
             "# HELP affinity_\(name) \(help)\n# TYPE affinity_\(name) \(type)\naffinity_\(name) \(value)\n"
         }
         return line("connections_accepted_total", "counter", "TCP connections accepted.", connectionsAccepted.load(ordering: .relaxed))
+            + line("connections_refused_total", "counter", "Connections refused by the per-client limit.", connectionsRefused.load(ordering: .relaxed))
             + line("connections_open", "gauge", "TCP connections open.", connectionsOpen.load(ordering: .relaxed))
             + line("websockets_open", "gauge", "WebSocket connections open.", webSocketsOpen.load(ordering: .relaxed))
             + line("tls_handshakes_failed_total", "counter", "TLS handshakes that failed.", tlsHandshakesFailed.load(ordering: .relaxed))

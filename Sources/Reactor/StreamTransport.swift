@@ -79,6 +79,11 @@ public final class TCPTransport: StreamTransport {
         _ = hub_close(fd)
     }
 
+    /// One best-effort send on a socket not (yet) owned by a connection (refusals at accept).
+    public static func sendNow(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+        _ = hub_send(fd, bytes.baseAddress, bytes.count)
+    }
+
     static func classify(_ err: Int32) -> IOResult {
         switch err {
         case EAGAIN, EWOULDBLOCK: return .wouldBlock

@@ -10,6 +10,10 @@ public struct HandshakeConfig: Sendable {
     public var allowedOrigins: Set<String>?
     /// Subprotocols the route speaks, in the server's order of preference.
     public var subprotocols: [String] = []
+    /// Browsers cannot set headers on a WebSocket, so they may carry a token as a
+    /// `bearer.<token>` subprotocol; a browser fails the connection unless the server selects one
+    /// of the protocols it offered, so when none of `subprotocols` was offered, the bearer one is.
+    public var selectsBearerSubprotocol = false
     public var deflate = DeflateConfig()
 
     public init() {}
@@ -69,6 +73,7 @@ public enum Handshake {
         // Subprotocol tokens are case-sensitive (RFC 6455 §4.1), so compare them as sent.
         let offered = h.values("Sec-WebSocket-Protocol").flatMap { $0.split(separator: ",") }.map { trimOWS($0) }
         let subprotocol = config.subprotocols.first { offered.contains($0) }
+            ?? (config.selectsBearerSubprotocol ? offered.first { $0.hasPrefix("bearer.") } : nil)
         if let subprotocol { headers.append(("Sec-WebSocket-Protocol", subprotocol)) }
         let deflate = DeflateNegotiation.negotiate(h.values("Sec-WebSocket-Extensions"), config: config.deflate)
         if let deflate { headers.append(("Sec-WebSocket-Extensions", deflate.responseHeader)) }

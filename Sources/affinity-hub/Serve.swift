@@ -1,90 +1,136 @@
 import ArgumentParser
+import Auth
+import Foundation
+import HubCore
 import HubServer
 import Logging
+import OutcomeLog
 import Reactor
 import WebSocket
 
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the hub.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the hub.",
+        discussion: """
+        Every option can also come from the environment as AFFINITY_<NAME> (e.g. AFFINITY_PORT,
+        AFFINITY_PUBLISHER_KEY=k1,k2) or from the JSON object in --config (e.g. {"port": 8080}).
+        Precedence: flag, then environment, then config file, then default.
+        """)
 
-    @Option(help: "Address to listen on (IPv4 or IPv6 literal). Loopback by default.")
-    var host = "127.0.0.1"
-    @Option(help: "Plain HTTP/WebSocket port (0 = ephemeral).")
-    var port = 8080
-    @Option(help: "Event loops (threads); default one per core.")
-    var loops: Int?
-    @Option(help: "PEM certificate chain: enables https/wss on --tls-port.")
-    var tlsCert: String?
-    @Option(help: "PEM private key for --tls-cert.")
-    var tlsKey: String?
-    @Option(help: "TLS port (0 = ephemeral).")
-    var tlsPort = 8443
-    @Option(help: "Serve an echo WebSocket at this path (conformance tests). Off by default.")
-    var echoPath: String?
+    @Option(help: "JSON config file (also AFFINITY_CONFIG).") var config: String?
+    @Option(help: "Address to listen on (IPv4 or IPv6 literal). Default 127.0.0.1.") var host: String?
+    @Option(help: "Plain HTTP/WebSocket port (0 = ephemeral). Default 8080.") var port: Int?
+    @Option(help: "Event loops (threads). Default: one per core.") var loops: Int?
+    @Option(help: "PEM certificate chain: enables https/wss on --tls-port.") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(help: "TLS port (0 = ephemeral). Default 8443.") var tlsPort: Int?
+    @Option(help: "Serve an echo WebSocket at this path (conformance tests). Off by default.") var echoPath: String?
     @Option(name: .customLong("allowed-origin"), help: "Browser Origin allowed to open WebSockets (repeatable). Default: any.")
     var allowedOrigins: [String] = []
-    @Option(help: "Largest WebSocket message, bytes (after inflation).")
-    var maxMessageBytes = 16 * 1024 * 1024
-    @Option(help: "Largest WebSocket frame payload, bytes.")
-    var maxFrameBytes = 16 * 1024 * 1024
-    @Option(help: "Largest HTTP request body, bytes.")
-    var maxBodyBytes = 1024 * 1024
-    @Option(help: "Per-connection output buffer limit, bytes; past it a WebSocket is closed with 1008.")
-    var outputLimitBytes = 4 * 1024 * 1024
-    @Option(help: "Seconds to receive a request head (TLS handshake included).")
-    var headerTimeout = 10
-    @Option(help: "Seconds of WebSocket silence before the server pings.")
-    var idleTimeout = 60
-    @Option(help: "Seconds to wait for any frame after an idle ping before closing with 1001.")
-    var pongTimeout = 30
-    @Option(help: "Seconds open connections get to finish after SIGTERM.")
-    var drainTimeout = 10
-    @Flag(help: "Disable permessage-deflate.")
-    var noDeflate = false
+
+    @Option(help: "Publisher API key (repeatable); publishing needs one when any is set.") var publisherKey: [String] = []
+    @Option(help: "HS256 secret for subscription tokens; subscribing needs a token when set.") var tokenSecret: String?
+    @Flag(help: "Allow listening beyond loopback without credentials.") var insecure = false
+
+    @Option(help: "Seconds an outcome is retained for late subscribers. Default 600.") var retention: Int?
+    @Option(help: "Outcome store: memory or log (durable append-only log). Default memory.") var store: String?
+    @Option(help: "Path of the durable outcome log. Default ./affinity-outcomes.log.") var storePath: String?
+    @Option(help: "Outcomes retained per key. Default 64.") var maxOutcomesPerKey: Int?
+    @Option(help: "Largest outcome data, bytes. Default 262144.") var maxDataBytes: Int?
+    @Option(help: "Bytes retained in all. Default 268435456.") var maxRetainedBytes: Int?
+    @Option(help: "Messages per second one multiplexed client may send. Default 1000.") var messagesPerSecond: Int?
+    @Option(help: "Connections one client address may hold (0 = no limit, the default: behind a proxy every client shares one address).")
+    var maxConnectionsPerClient: Int?
+
+    @Option(help: "Largest WebSocket message, bytes (after inflation). Default 16 MiB.") var maxMessageBytes: Int?
+    @Option(help: "Largest WebSocket frame payload, bytes. Default 16 MiB.") var maxFrameBytes: Int?
+    @Option(help: "Largest HTTP request body, bytes. Default 1 MiB.") var maxBodyBytes: Int?
+    @Option(help: "Per-connection output buffer limit, bytes; past it a WebSocket is closed with 1008. Default 4 MiB.")
+    var outputLimitBytes: Int?
+    @Option(help: "Seconds to receive a request head (TLS handshake included). Default 10.") var headerTimeout: Int?
+    @Option(help: "Seconds of WebSocket silence before the server pings. Default 60.") var idleTimeout: Int?
+    @Option(help: "Seconds to wait for any frame after an idle ping before closing with 1001. Default 30.") var pongTimeout: Int?
+    @Option(help: "Seconds open connections get to finish after SIGTERM. Default 10.") var drainTimeout: Int?
+    @Flag(help: "Disable permessage-deflate.") var noDeflate = false
     @Flag(help: "Let clients keep their deflate window across messages (costs ~39 KiB per connection).")
     var deflateClientContextTakeover = false
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default info.") var logLevel: String?
 
     func run() throws {
+        let s = try Settings(configPath: config)
         var logger = Logger(label: "affinity-hub")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var config = ServerConfig()
-        config.host = host
-        config.port = port
-        config.loops = loops ?? max(1, System.coreCount)
-        config.tlsCertificateFile = tlsCert
-        config.tlsPrivateKeyFile = tlsKey
-        config.tlsPort = tlsPort
-        config.echoPath = echoPath
-        config.allowedOrigins = allowedOrigins.isEmpty ? nil : Set(allowedOrigins)
-        config.webSocket.maxMessageBytes = maxMessageBytes
-        config.webSocket.maxFrameBytes = maxFrameBytes
-        config.http.maxBodyBytes = maxBodyBytes
-        config.outputLimitBytes = outputLimitBytes
-        config.headerTimeoutMs = headerTimeout * 1000
-        config.webSocketIdleMs = idleTimeout * 1000
-        config.webSocketPongTimeoutMs = pongTimeout * 1000
-        config.drainTimeoutMs = drainTimeout * 1000
-        config.deflate.enabled = !noDeflate
-        config.deflate.allowClientContextTakeover = deflateClientContextTakeover
-        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        logger.logLevel = Logger.Level(rawValue: s.string("log-level", flag: logLevel, default: "info")!) ?? .info
 
-        // Block the shutdown signals before any loop thread exists, so only `sigwait` sees them.
+        var c = ServerConfig()
+        c.host = s.string("host", flag: host, default: "127.0.0.1")!
+        c.port = try s.int("port", flag: port, default: 8080)
+        c.loops = try s.int("loops", flag: loops, default: max(1, System.coreCount))
+        c.tlsCertificateFile = s.string("tls-cert", flag: tlsCert, default: nil)
+        c.tlsPrivateKeyFile = s.string("tls-key", flag: tlsKey, default: nil)
+        c.tlsPort = try s.int("tls-port", flag: tlsPort, default: 8443)
+        c.echoPath = s.string("echo-path", flag: echoPath, default: nil)
+        let origins = s.list("allowed-origin", flag: allowedOrigins)
+        c.allowedOrigins = origins.isEmpty ? nil : Set(origins)
+        c.webSocket.maxMessageBytes = try s.int("max-message-bytes", flag: maxMessageBytes, default: c.webSocket.maxMessageBytes)
+        c.webSocket.maxFrameBytes = try s.int("max-frame-bytes", flag: maxFrameBytes, default: c.webSocket.maxFrameBytes)
+        c.http.maxBodyBytes = try s.int("max-body-bytes", flag: maxBodyBytes, default: c.http.maxBodyBytes)
+        c.outputLimitBytes = try s.int("output-limit-bytes", flag: outputLimitBytes, default: c.outputLimitBytes)
+        c.headerTimeoutMs = try s.int("header-timeout", flag: headerTimeout, default: 10) * 1000
+        c.webSocketIdleMs = try s.int("idle-timeout", flag: idleTimeout, default: 60) * 1000
+        c.webSocketPongTimeoutMs = try s.int("pong-timeout", flag: pongTimeout, default: 30) * 1000
+        c.drainTimeoutMs = try s.int("drain-timeout", flag: drainTimeout, default: 10) * 1000
+        c.maxConnectionsPerClient = try s.int("max-connections-per-client", flag: maxConnectionsPerClient, default: 0)
+        c.deflate.enabled = !s.bool("no-deflate", flag: noDeflate)
+        c.deflate.allowClientContextTakeover = s.bool("deflate-client-context-takeover", flag: deflateClientContextTakeover)
+        if (c.tlsCertificateFile == nil) != (c.tlsPrivateKeyFile == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+
+        var hubConfig = HubConfig()
+        hubConfig.retentionMs = Int64(try s.int("retention", flag: retention, default: 600)) * 1000
+        hubConfig.maxOutcomesPerKey = try s.int("max-outcomes-per-key", flag: maxOutcomesPerKey, default: hubConfig.maxOutcomesPerKey)
+        hubConfig.maxDataBytes = try s.int("max-data-bytes", flag: maxDataBytes, default: hubConfig.maxDataBytes)
+        hubConfig.maxTotalBytes = try s.int("max-retained-bytes", flag: maxRetainedBytes, default: hubConfig.maxTotalBytes)
+        var limits = InterfaceLimits()
+        limits.messagesPerSecond = try s.int("messages-per-second", flag: messagesPerSecond, default: limits.messagesPerSecond)
+
+        let keys = s.list("publisher-key", flag: publisherKey)
+        let secret = s.string("token-secret", flag: tokenSecret, default: nil)
+        let access = AccessPolicy(publisherKeys: keys, tokenSecret: secret)
+        let loopback = c.host.hasPrefix("127.") || c.host == "::1"
+        if !loopback && !(access.requiresPublisherKey && access.requiresToken) && !s.bool("insecure", flag: insecure) {
+            throw ValidationError("listening on \(c.host) without --publisher-key and --token-secret would let anyone publish and read outcomes; set both, or pass --insecure")
+        }
+
+        let outcomeStore: OutcomeStore
+        switch s.string("store", flag: store, default: "memory")! {
+        case "memory": outcomeStore = MemoryOutcomeStore()
+        case "log":
+            let path = s.string("store-path", flag: storePath, default: "affinity-outcomes.log")!
+            outcomeStore = try OutcomeLogStore(path: path, nowMs: HubClock.wallMilliseconds)
+        case let other: throw ValidationError("--store is memory or log, not \(other)")
+        }
+
+        // Block the shutdown signals before any thread exists, so only `sigwait` sees them.
         Process.blockShutdownSignals()
         let stats = ServerStats()
         let lifecycle = Lifecycle()
-        let router = Router.transportRoutes(echoPath: config.echoPath, stats: stats, lifecycle: lifecycle)
-        let server = try Server(config: config, router: router, stats: stats, lifecycle: lifecycle, logger: logger)
-        if let p = server.port { print("listening http://\(host):\(p)") }
-        if let p = server.tlsPort { print("listening https://\(host):\(p)") }
-        logger.info("affinity-hub started", metadata: ["loops": "\(config.loops)", "echo": "\(echoPath ?? "off")"])
+        let hub = Hub(config: hubConfig, store: outcomeStore)
+        var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub)
+        router.addHubRoutes(hub: hub, access: access, limits: limits, stats: stats)
+        let server = try Server(config: c, router: router, stats: stats, lifecycle: lifecycle, hub: hub, logger: logger)
+        if let p = server.port { print("listening http://\(c.host):\(p)") }
+        if let p = server.tlsPort { print("listening https://\(c.host):\(p)") }
+        logger.info("affinity-hub started", metadata: [
+            "loops": "\(c.loops)", "store": "\(outcomeStore.isDurable ? "log" : "memory")",
+            "recovered": "\(outcomeStore.recovered().count)", "publisher_auth": "\(access.requiresPublisherKey)",
+            "subscriber_auth": "\(access.requiresToken)", "echo": "\(c.echoPath ?? "off")",
+        ])
         flushStdout()
 
         let signal = Process.waitForShutdownSignal()
-        // SIGHUP means "restarting": clients are told 1012 and reconnect; SIGTERM/SIGINT mean going away (1001).
-        let code: CloseCode = signal == 1 ? .serviceRestart : .goingAway
-        logger.info("shutting down", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)"])
+        // SIGTERM and SIGHUP: a restart or rolling deploy — clients get 1012 and reconnect (to
+        // another node). SIGINT: an operator stopping the hub — 1001 going away.
+        let code: CloseCode = signal == 2 ? .goingAway : .serviceRestart
+        logger.info("draining", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)"])
         server.shutdown(code: code)
         logger.info("stopped")
     }

@@ -61,6 +61,7 @@ int hub_wait_shutdown_signal(void);
 uint64_t hub_monotonic_ns(void);
 /// Current wall-clock seconds since the epoch.
 int64_t hub_wall_seconds(void);
+int64_t hub_wall_milliseconds(void);
 /// RFC 9110 IMF-fixdate for `seconds`, written into out (at least 30 bytes); returns length.
 int hub_http_date(int64_t seconds, char *out);
 /// Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit.

@@ -65,13 +65,13 @@ struct Echo: ParsableCommand {
                     clients.append(c)
                 }
             }
-            let start = Clock.monotonicNanoseconds
+            let start = HubClock.monotonicNanoseconds
             _ = loop.scheduleTimer(afterMilliseconds: 1000) {
                 report.reset()
                 report.serverTicksAtStart = pid.flatMap { cpuTicks(pid: $0) }
             }
             _ = loop.scheduleTimer(afterMilliseconds: 1000 + Int(duration * 1000)) {
-                let seconds = Double(Clock.monotonicNanoseconds - start) / 1e9 - 1
+                let seconds = Double(HubClock.monotonicNanoseconds - start) / 1e9 - 1
                 print(String(format: "echo: %d connections, %d-byte messages, %.1f s: %d round trips, %.0f msg/s, p50 %d µs, p99 %d µs, p99.9 %d µs, failed %d",
                              report.established, payload.count, seconds, report.messages, Double(report.messages) / seconds,
                              report.percentile(0.5), report.percentile(0.99), report.percentile(0.999), report.failed))

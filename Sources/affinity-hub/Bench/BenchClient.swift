@@ -92,7 +92,7 @@ final class BenchClient: IOHandler {
 
     private func sendNext() {
         guard case .echo(let payload) = mode else { return }
-        sentAt = Clock.monotonicNanoseconds
+        sentAt = HubClock.monotonicNanoseconds
         enqueue(FrameEncoder.frame(.binary, payload: payload, mask: nextMask()))
     }
 

@@ -1,7 +1,7 @@
 import CSystemShims
 
 /// Time sources the server uses, in one place.
-public enum Clock {
+public enum HubClock {
     /// Monotonic nanoseconds.
     public static var monotonicNanoseconds: UInt64 { hub_monotonic_ns() }
     /// Wall-clock seconds since the epoch.
@@ -46,4 +46,9 @@ public enum Connector {
         guard fd >= 0 else { throw .system("connect to \(host):\(port)", -fd) }
         return fd
     }
+}
+
+extension HubClock {
+    /// Wall-clock milliseconds since the epoch (outcome timestamps and expiry).
+    public static var wallMilliseconds: Int64 { hub_wall_milliseconds() }
 }

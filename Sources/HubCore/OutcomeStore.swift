@@ -1,0 +1,29 @@
+/// Where outcomes are persisted. The hub keeps its working set in HubCore either way; a store
+/// adds durability (and, later, sharing between nodes: a Redis store keeps the same contract —
+/// append completes when the outcome is safe, recovery returns what is unexpired).
+public protocol OutcomeStore: Sendable {
+    /// True when `append` completes only after the outcome survives a crash.
+    var isDurable: Bool { get }
+    /// Unexpired outcomes found at start (read once, before serving).
+    func recovered() -> [Outcome]
+    /// Persists `outcome`; `completion` runs once, on any thread, when it is safe or failed.
+    func append(_ outcome: Outcome, completion: @escaping @Sendable (Result<Void, HubError>) -> Void)
+    /// Runs `completion` once everything appended so far is safe (an idempotent retry must not be
+    /// acknowledged before the original it repeats).
+    func afterPendingWrites(_ completion: @escaping @Sendable (Result<Void, HubError>) -> Void)
+    /// A hint that `count` outcomes expired (stores may compact).
+    func expired(count: Int)
+    /// Flushes and closes (graceful shutdown).
+    func close()
+}
+
+/// Keeps nothing beyond HubCore's memory: appends complete at once.
+public final class MemoryOutcomeStore: OutcomeStore {
+    public init() {}
+    public var isDurable: Bool { false }
+    public func recovered() -> [Outcome] { [] }
+    public func append(_ outcome: Outcome, completion: @escaping @Sendable (Result<Void, HubError>) -> Void) { completion(.success(())) }
+    public func afterPendingWrites(_ completion: @escaping @Sendable (Result<Void, HubError>) -> Void) { completion(.success(())) }
+    public func expired(count: Int) {}
+    public func close() {}
+}

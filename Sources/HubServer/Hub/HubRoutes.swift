@@ -1,0 +1,164 @@
+// The hub's interfaces on the router:
+//   POST /v1/outcomes/{key}   publish                       → 201 receipt (200 for an idempotent repeat)
+//   GET  /v1/outcomes/{key}   WebSocket upgrade             → KeyStream (one key)
+//                             Accept: text/event-stream     → EventStream (SSE)
+//                             otherwise                     → LongPoll
+//   GET  /v1/ws               WebSocket, affinity.v1        → Multiplexer (many keys, publish)
+//   GET  /v1/stats            JSON numbers for the dashboard; GET / the dashboard page
+import Auth
+import HTTP1
+import HubBytes
+import HubCore
+import Reactor
+import WebSocket
+
+/// Interface limits that are not the core's.
+public struct InterfaceLimits: Sendable {
+    /// Messages per second a multiplexed client may send (burst: twice that).
+    public var messagesPerSecond = 1000
+    public init() {}
+}
+
+extension Router {
+    public mutating func addHubRoutes(hub: Hub, access: AccessPolicy, limits: InterfaceLimits, stats: ServerStats) {
+        var single = HandshakeConfig()
+        single.selectsBearerSubprotocol = true
+        add("/v1/outcomes/{key}", .webSocket(single, { request, params in
+            let key: OutcomeKey
+            switch parseKey(params["key"]) {
+            case .failure(let e): return .failure(e)
+            case .success(let k): key = k
+            }
+            if let denial = readDenial(request, key: key, access: access) { return .failure(denial) }
+            let query = Query(request.query)
+            return .success(KeyStream(hub: hub, key: key, after: query["after"].flatMap { UInt64($0) }, follow: query.bool("follow")))
+        }, fallback: { request, params, exchange in
+            let key: OutcomeKey
+            switch parseKey(params["key"]) {
+            case .failure(let e): return exchange.respond(HTTPResponse(error: e))
+            case .success(let k): key = k
+            }
+            switch request.method {
+            case "POST": publish(request, key: key, hub: hub, access: access, exchange: exchange)
+            case "GET", "HEAD": read(request, key: key, hub: hub, access: access, exchange: exchange)
+            default:
+                exchange.respond(HTTPResponse(error: HTTPError(405, "method_not_allowed", "use GET (subscribe) or POST (publish)", headers: [("Allow", "GET, POST")])))
+            }
+        }))
+
+        var multiplexed = HandshakeConfig()
+        multiplexed.subprotocols = ["affinity.v1"]
+        multiplexed.selectsBearerSubprotocol = true
+        add("/v1/ws", .webSocket(multiplexed, { request, _ in
+            let canPublish = access.requiresPublisherKey ? access.authorizePublisher(request.bearer) == nil : !access.requiresToken
+            return .success(Multiplexer(hub: hub, access: access, canPublish: canPublish, token: request.subscriptionToken,
+                                        messagesPerSecond: limits.messagesPerSecond))
+        }, fallback: nil))
+
+        add("/v1/stats", .http(methods: ["GET"]) { _, _ in .json(200, statsJSON(hub: hub, stats: stats), headers: [("Cache-Control", "no-store")]) })
+        add("/", .http(methods: ["GET"]) { _, _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(Dashboard.html.utf8))
+        })
+    }
+}
+
+private func parseKey(_ text: String?) -> Result<OutcomeKey, HTTPError> {
+    do { return .success(try OutcomeKey(validating: text ?? "")) } catch { return .failure(HTTPError(error.status, error.code, error.message)) }
+}
+
+/// With a token secret configured, reading needs a token for the key or a publisher key
+/// (publishers may read everything); without one, reads are open.
+private func readDenial(_ request: HTTPRequest, key: OutcomeKey, access: AccessPolicy) -> HTTPError? {
+    guard access.requiresToken else { return nil }
+    if access.requiresPublisherKey, access.authorizePublisher(request.bearer) == nil { return nil }
+    guard let denial = access.authorizeSubscriber(request.subscriptionToken, key: key.value, nowSeconds: HubClock.wallSeconds) else { return nil }
+    return HTTPError(denial.status, denial.code, denial.message)
+}
+
+private func publish(_ request: HTTPRequest, key: OutcomeKey, hub: Hub, access: AccessPolicy, exchange: Exchange) {
+    if let denial = access.authorizePublisher(request.bearer) {
+        return exchange.respond(HTTPResponse(error: HTTPError(denial.status, denial.code, denial.message, headers: [("WWW-Authenticate", "Bearer")])))
+    }
+    let parsed = PublishRequest.parse(key: key, body: request.body, idempotencyKey: request.headers["Idempotency-Key"].map { trimOWS($0) },
+                                      maxDataBytes: hub.config.maxDataBytes)
+    switch parsed {
+    case .failure(let e):
+        exchange.respond(HTTPResponse(error: HTTPError(e.status, e.code, e.message)))
+    case .success(let publishRequest):
+        guard let context = exchange.loopContext else { return }
+        context.publish(publishRequest, via: hub) { result in
+            switch result {
+            case .failure(let e):
+                var headers: [(String, String)] = []
+                if e.status == 429 || e.status == 503 { headers.append(("Retry-After", "1")) }
+                exchange.respond(HTTPResponse(error: HTTPError(e.status, e.code, e.message, headers: headers)))
+            case .success(let r):
+                exchange.respond(.json(r.duplicate ? 200 : 201, publishReceipt(r),
+                                       headers: [("Location", "/v1/outcomes/\(key.value)?after=\(r.outcome.seq - 1)")]))
+            }
+        }
+    }
+}
+
+private func read(_ request: HTTPRequest, key: OutcomeKey, hub: Hub, access: AccessPolicy, exchange: Exchange) {
+    if let denial = readDenial(request, key: key, access: access) { return exchange.respond(HTTPResponse(error: denial)) }
+    let query = Query(request.query)
+    let wantsEvents = request.headers["Accept"]?.lowercased().contains("text/event-stream") == true
+    if wantsEvents {
+        let resumeFrom = request.headers["Last-Event-ID"].map { trimOWS($0) } ?? query["lastEventId"] ?? query["after"]
+        let after: UInt64?
+        if let resumeFrom {
+            guard let n = UInt64(resumeFrom) else { return exchange.respond(HTTPResponse(error: .badRequest("Last-Event-ID must be a sequence number"))) }
+            after = n
+        } else {
+            after = nil
+        }
+        EventStream(hub: hub, key: key, follow: query.bool("follow"), exchange: exchange).start(after: after)
+        return
+    }
+    var after: UInt64 = 0
+    if let a = query["after"] {
+        guard let n = UInt64(a) else { return exchange.respond(HTTPResponse(error: .badRequest("after must be a sequence number"))) }
+        after = n
+    }
+    var timeoutMs = LongPoll.defaultTimeoutMs
+    if let t = query["timeout"] {
+        guard let s = Double(t), s >= 0 else { return exchange.respond(HTTPResponse(error: .badRequest("timeout is in seconds"))) }
+        timeoutMs = min(Int(s * 1000), LongPoll.maxTimeoutMs)
+    }
+    LongPoll(hub: hub, key: key, exchange: exchange).start(after: after, timeoutMs: timeoutMs)
+}
+
+func statsJSON(hub: Hub, stats: ServerStats) -> String {
+    let s = hub.snapshot()
+    func n(_ a: Int) -> String { String(a) }
+    return "{\"connections\":\(stats.connectionsOpen.load(ordering: .relaxed)),\"websockets\":\(stats.webSocketsOpen.load(ordering: .relaxed)),"
+        + "\"subscriptions\":\(s.subscriptions),\"keys\":\(s.keys),\"retainedOutcomes\":\(s.retainedOutcomes),\"retainedBytes\":\(s.retainedBytes),"
+        + "\"published\":\(s.counters.published),\"duplicates\":\(s.counters.duplicates),\"delivered\":\(hub.metrics.delivered.load(ordering: .relaxed)),"
+        + "\"expired\":\(s.counters.expired),\"released\":\(s.counters.released),\"rejected\":\(s.counters.rejected),"
+        + "\"bytesIn\":\(stats.bytesReceived.load(ordering: .relaxed)),\"bytesOut\":\(stats.bytesSent.load(ordering: .relaxed)),"
+        + "\"durable\":\(hub.store.isDurable)}"
+}
+
+/// Hub counters in Prometheus text, appended to the transport's.
+func hubPrometheusText(_ hub: Hub) -> String {
+    let s = hub.snapshot()
+    let m = hub.metrics
+    func line(_ name: String, _ type: String, _ help: String, _ value: Int) -> String {
+        "# HELP affinity_\(name) \(help)\n# TYPE affinity_\(name) \(type)\naffinity_\(name) \(value)\n"
+    }
+    let appends = m.storeAppends.load(ordering: .relaxed)
+    return line("subscriptions", "gauge", "Key subscriptions open.", s.subscriptions)
+        + line("keys", "gauge", "Keys with retained outcomes or subscribers.", s.keys)
+        + line("retained_outcomes", "gauge", "Outcomes retained for late subscribers.", s.retainedOutcomes)
+        + line("retained_bytes", "gauge", "Bytes charged for retained outcomes.", s.retainedBytes)
+        + line("outcomes_published_total", "counter", "Outcomes published (idempotent repeats excluded).", s.counters.published)
+        + line("outcomes_duplicate_total", "counter", "Publishes answered from idempotency.", s.counters.duplicates)
+        + line("outcomes_delivered_total", "counter", "Live deliveries to subscribers (replays excluded).", m.delivered.load(ordering: .relaxed))
+        + line("outcomes_expired_total", "counter", "Outcomes removed at the end of retention.", s.counters.expired)
+        + line("outcomes_released_total", "counter", "Keys released early after every subscriber acked.", s.counters.released)
+        + line("outcomes_rejected_total", "counter", "Publishes refused for limits.", s.counters.rejected)
+        + line("store_appends_total", "counter", "Durable store appends completed.", appends)
+        + line("store_failures_total", "counter", "Durable store appends that failed.", m.storeFailures.load(ordering: .relaxed))
+        + line("store_append_latency_microseconds_sum", "counter", "Sum of durable append latencies.", m.storeLatencyMicros.load(ordering: .relaxed))
+}
