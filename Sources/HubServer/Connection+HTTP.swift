@@ -86,13 +86,15 @@ extension Connection {
         return false
     }
 
-    /// Hands the request to a handler that answers later; nothing else is read until it does.
+    /// Hands the request to a handler that may answer later; nothing else is read until it does.
     private func startExchange(_ request: HTTPRequest, keepAlive: Bool, _ start: (Exchange) -> Void) {
         let exchange = Exchange(request: request, connection: self, keepAlive: keepAlive)
         self.exchange = exchange
-        // Only a hang-up is watched while the exchange is open; pipelined bytes wait in the socket.
-        pauseReading()
         start(exchange)
+        // Answered already (a memory-store publish): the request loop just goes on. Still open
+        // (long-poll, SSE, a durable publish): only a hang-up is watched meanwhile, and pipelined
+        // bytes wait in the socket.
+        if self.exchange === exchange { pauseReading() }
     }
 
     /// The exchange answered (`response`) or ended its stream (nil): go on with the next request.
@@ -104,9 +106,10 @@ extension Connection {
         } else if !exchange.keepAlive || context.draining != nil {
             closeGracefully()
         }
-        guard phase == .http, !closeAfterFlush else { return }
+        // Answered while its handler was still running: the request loop on the stack goes on.
+        guard readPaused, phase == .http, !closeAfterFlush else { return }
         resumeReading()
-        processRequests()
+        if self.exchange == nil && phase == .http { processRequests() }
     }
 
     func respond(_ response: HTTPResponse, to request: HTTPRequest, keepAlive: Bool) {

@@ -1,16 +1,19 @@
-"""Graceful shutdown: SIGTERM closes WebSockets with 1001, SIGHUP with 1012; in-flight HTTP is
+"""Graceful shutdown: SIGTERM and SIGHUP (a restart or rolling deploy) close WebSockets with 1012
+and a reconnect hint, SIGINT (an operator stopping the hub) with 1001; in-flight HTTP is
 answered; the process exits 0 within the drain deadline."""
 import signal
 import socket
 import time
 
+import pytest
+
 from rawws import RawWS
 
 
-def test_sigterm_closes_websockets_with_1001_and_exits_0(make_hub):
+def test_sigint_closes_websockets_with_1001_and_exits_0(make_hub):
     h = make_hub("--echo-path", "/echo")
     clients = [RawWS(h.port) for _ in range(5)]
-    h.proc.send_signal(signal.SIGTERM)
+    h.proc.send_signal(signal.SIGINT)
     for ws in clients:
         assert ws.expect_close() == 1001
         ws.send_frame(8, b"\x03\xe9")     # the client completes the close handshake
@@ -18,10 +21,11 @@ def test_sigterm_closes_websockets_with_1001_and_exits_0(make_hub):
     assert h.proc.wait(timeout=10) == 0
 
 
-def test_sighup_means_restart_1012(make_hub):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_mean_restart_1012(make_hub, sig):
     h = make_hub("--echo-path", "/echo")
     ws = RawWS(h.port)
-    h.proc.send_signal(signal.SIGHUP)
+    h.proc.send_signal(sig)
     assert ws.expect_close() == 1012
     assert "reconnect" in ws.close_reason
     assert h.proc.wait(timeout=15) == 0
@@ -32,7 +36,7 @@ def test_shutdown_is_bounded_by_the_drain_timeout_when_clients_never_answer(make
     ws = RawWS(h.port)
     start = time.time()
     h.proc.send_signal(signal.SIGTERM)
-    assert ws.expect_close() == 1001      # and the client never answers
+    assert ws.expect_close() == 1012      # and the client never answers
     assert h.proc.wait(timeout=10) == 0
     assert time.time() - start < 8
 
@@ -41,7 +45,7 @@ def test_new_connections_are_refused_while_draining(make_hub):
     h = make_hub("--echo-path", "/echo", "--drain-timeout", "3")
     ws = RawWS(h.port)
     h.proc.send_signal(signal.SIGTERM)
-    assert ws.expect_close() == 1001
+    assert ws.expect_close() == 1012
     time.sleep(0.2)
     try:
         s = socket.create_connection(("127.0.0.1", h.port), timeout=2)
