@@ -1,0 +1,287 @@
+"""The hub over loopback with independent clients: publish, single-key WebSocket, SSE with
+resume, long-poll, the multiplexed socket, auth, limits and bad input, and durability across
+kill -9."""
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import random
+import signal
+import socket
+import time
+
+import pytest
+import requests
+import websockets
+
+from conftest import Hub
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def publish(hub, key, data=None, status="completed", headers=None, **kw):
+    body = {"status": status, "data": data if data is not None else {"k": key}}
+    return requests.post(hub.http(f"/v1/outcomes/{key}"), json=body, headers=headers or {}, **kw)
+
+
+def mint(secret, keys, exp=None):
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps({"keys": keys, "exp": exp or int(time.time()) + 60}).encode())
+    sig = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64(sig)}"
+
+
+@pytest.fixture(scope="module")
+def open_hub():
+    h = Hub(["--loops", "2", "--retention", "30"])
+    yield h
+    assert h.stop() == 0
+
+
+def test_publish_then_subscribe_gets_the_retained_outcome_and_a_1000_close(open_hub):
+    r = publish(open_hub, "late-1", {"lgkey": "late-1", "lgseq": 1})
+    assert r.status_code == 201 and r.json()["seq"] == 1 and r.json()["subscribers"] == 0
+
+    async def go():
+        async with websockets.connect(open_hub.url + "/v1/outcomes/late-1") as ws:
+            msg = json.loads(await ws.recv())
+            assert msg["type"] == "outcome" and msg["seq"] == 1 and msg["data"] == {"lgkey": "late-1", "lgseq": 1}
+            with pytest.raises(websockets.exceptions.ConnectionClosedOK):
+                await ws.recv()
+            assert ws.protocol.close_rcvd.code == 1000
+    run(go())
+
+
+def test_data_is_delivered_byte_for_byte(open_hub):
+    raw = b'{"status":"completed","data":{"b" : [1, 2.50, "\\u00e9"],  "a":null}}'
+    assert requests.post(open_hub.http("/v1/outcomes/bytes-1"), data=raw).status_code == 201
+    body = requests.get(open_hub.http("/v1/outcomes/bytes-1")).content
+    assert body.endswith(b'"data":{"b" : [1, 2.50, "\\u00e9"],  "a":null}}')
+
+
+def test_live_fan_out_to_websockets_sse_and_long_poll_in_order(open_hub):
+    async def ws_client(follow):
+        async with websockets.connect(open_hub.url + f"/v1/outcomes/fan-1?follow={int(follow)}") as ws:
+            return [json.loads(await ws.recv())["seq"] for _ in range(3)]
+
+    async def go():
+        tasks = [asyncio.create_task(ws_client(True)) for _ in range(3)]
+        await asyncio.sleep(0.3)
+        loop = asyncio.get_running_loop()
+        for status in ["progress", "progress", "completed"]:
+            await loop.run_in_executor(None, lambda: publish(open_hub, "fan-1", status=status))
+        return await asyncio.gather(*tasks)
+    assert run(go()) == [[1, 2, 3]] * 3
+    # SSE and long-poll read the same retained history.
+    lines = requests.get(open_hub.http("/v1/outcomes/fan-1"), headers={"Accept": "text/event-stream"}, timeout=5).text
+    assert [l for l in lines.splitlines() if l.startswith("id: ")] == ["id: 1", "id: 2", "id: 3"]
+    assert requests.get(open_hub.http("/v1/outcomes/fan-1?after=2")).json()["seq"] == 3
+
+
+def test_subscribe_racing_publish_gets_every_outcome_exactly_once(open_hub):
+    """Many keys; for each, a subscriber connects while the publish is in flight, in random order."""
+    async def one(i):
+        key = f"race-{os.getpid()}-{i}"
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(random.random() * 0.05)
+        pub = loop.run_in_executor(None, lambda: publish(open_hub, key, {"i": i}))
+        await asyncio.sleep(random.random() * 0.05)
+        async with websockets.connect(open_hub.url + f"/v1/outcomes/{key}") as ws:
+            got = [json.loads(m) async for m in ws]
+        assert (await pub).status_code == 201
+        return got
+
+    async def go():
+        return await asyncio.gather(*(one(i) for i in range(200)))
+    for i, got in enumerate(run(go())):
+        assert [(m["seq"], m["data"]) for m in got] == [(1, {"i": i})], got
+
+
+def test_sse_resumes_after_last_event_id(open_hub):
+    for status in ["progress", "progress", "completed"]:
+        publish(open_hub, "sse-1", status=status)
+    r = requests.get(open_hub.http("/v1/outcomes/sse-1"), headers={"Accept": "text/event-stream", "Last-Event-ID": "2"}, timeout=5)
+    assert r.headers["Content-Type"] == "text/event-stream"
+    events = [json.loads(l[6:]) for l in r.text.splitlines() if l.startswith("data: ")]
+    assert [e["seq"] for e in events] == [3]
+    r = requests.get(open_hub.http("/v1/outcomes/sse-1?lastEventId=1"), headers={"Accept": "text/event-stream"}, timeout=5)
+    assert [json.loads(l[6:])["seq"] for l in r.text.splitlines() if l.startswith("data: ")] == [2, 3]
+
+
+def test_long_poll_waits_for_the_next_outcome_or_answers_204(open_hub):
+    start = time.time()
+    assert requests.get(open_hub.http("/v1/outcomes/poll-1?timeout=0.5")).status_code == 204
+    assert 0.4 < time.time() - start < 3
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        waiting = loop.run_in_executor(None, lambda: requests.get(open_hub.http("/v1/outcomes/poll-1?timeout=10"), timeout=15))
+        await asyncio.sleep(0.3)
+        await loop.run_in_executor(None, lambda: publish(open_hub, "poll-1", {"x": 1}))
+        return await waiting
+    r = run(go())
+    assert r.status_code == 200 and r.json()["data"] == {"x": 1}
+
+
+def test_multiplexed_socket_subscribes_publishes_acks_and_resumes(open_hub):
+    async def go():
+        async with websockets.connect(open_hub.url + "/v1/ws", subprotocols=["affinity.v1"]) as ws:
+            assert ws.subprotocol == "affinity.v1"
+            for k in ["mx-a", "mx-b"]:
+                await ws.send(json.dumps({"type": "subscribe", "key": k, "session": "s1", "ref": k}))
+                assert json.loads(await ws.recv()) == {"type": "subscribed", "key": k, "replayed": 0, "ref": k}
+            await ws.send(json.dumps({"type": "subscribe", "key": "bad key", "ref": 7}))
+            err = json.loads(await ws.recv())
+            assert err["type"] == "error" and err["code"] == "invalid_key" and err["ref"] == 7
+            await ws.send(json.dumps({"type": "publish", "key": "mx-a", "status": "progress", "data": {"n": 1}, "ref": "p1"}))
+            got = [json.loads(await ws.recv()) for _ in range(2)]
+            types = sorted(m["type"] for m in got)
+            assert types == ["outcome", "published"]
+            await ws.send(json.dumps({"type": "publish", "key": "mx-a", "data": {"n": 2}}))
+            got = [json.loads(await ws.recv()) for _ in range(2)]
+            await ws.send(json.dumps({"type": "ack", "key": "mx-a", "seq": 1}))
+            await ws.send(json.dumps({"type": "ping", "ref": 1}))
+            assert json.loads(await ws.recv()) == {"type": "pong", "ref": 1}
+            await ws.send(json.dumps({"type": "nonsense"}))
+            assert json.loads(await ws.recv())["code"] == "unknown_type"
+            await ws.send(b"\x00binary")
+            assert json.loads(await ws.recv())["code"] == "invalid_message"
+        async with websockets.connect(open_hub.url + "/v1/ws", subprotocols=["affinity.v1"]) as ws:
+            await ws.send(json.dumps({"type": "subscribe", "key": "mx-a", "session": "s1"}))
+            assert json.loads(await ws.recv())["replayed"] == 1          # seq 1 was acked by session s1
+            assert json.loads(await ws.recv())["seq"] == 2
+    run(go())
+
+
+def test_publish_input_errors(open_hub):
+    url = open_hub.http("/v1/outcomes/")
+    assert requests.post(url + "bad%20key", json={}).json()["error"] == "invalid_key"
+    assert requests.post(url + "k" * 129, json={}).status_code == 400
+    r = requests.post(url + "e1", data=b"{not json")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_outcome"
+    assert requests.post(url + "e1", json={"status": "weird"}).status_code == 400
+    assert requests.post(url + "e1", json={"data": "x" * 300_000}).status_code == 413
+    assert requests.post(url + "e1", data=b"x" * 2_000_000).status_code == 413
+    assert requests.put(url + "e1", json={}).status_code == 405
+    for i in range(64):
+        assert publish(open_hub, "full-1", status="progress").status_code == 201
+    r = publish(open_hub, "full-1")
+    assert r.status_code == 429 and r.json()["error"] == "key_full" and r.headers["Retry-After"] == "1"
+    assert requests.get(open_hub.http("/healthz")).status_code == 200
+
+
+def test_dashboard_and_stats(open_hub):
+    page = requests.get(open_hub.http("/"))
+    assert page.status_code == 200 and "/v1/stats" in page.text
+    stats = requests.get(open_hub.http("/v1/stats")).json()
+    assert stats["published"] > 0 and "subscriptions" in stats
+    metrics = requests.get(open_hub.http("/metrics")).text
+    assert "affinity_outcomes_published_total" in metrics and "affinity_retained_outcomes" in metrics
+
+
+def test_auth_publisher_keys_and_subscription_tokens(make_hub):
+    h = make_hub("--publisher-key", "pk-1", "--token-secret", "sekret")
+    assert publish(h, "auth-1").status_code == 401
+    assert publish(h, "auth-1", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert publish(h, "auth-1", headers={"Authorization": "Bearer pk-1"}).status_code == 201
+    url = h.http("/v1/outcomes/auth-1")
+    assert requests.get(url).status_code == 401
+    assert requests.get(url, headers={"Authorization": "Bearer " + mint("sekret", ["other"])}).status_code == 403
+    assert requests.get(url, headers={"Authorization": "Bearer " + mint("sekret", ["auth-1"], exp=1)}).status_code == 401
+    assert requests.get(url, headers={"Authorization": "Bearer " + mint("wrong", ["auth-1"])}).status_code == 401
+    assert requests.get(url + "?token=" + mint("sekret", ["auth-*"])).json()["seq"] == 1
+    assert requests.get(url, headers={"Authorization": "Bearer pk-1"}).status_code == 200   # publishers read all
+
+    async def go():
+        token = mint("sekret", ["auth-1"])
+        # Browsers carry the token as a subprotocol; the hub selects it so the browser accepts.
+        async with websockets.connect(h.url + "/v1/outcomes/auth-1", subprotocols=[f"bearer.{token}"]) as ws:
+            assert json.loads(await ws.recv())["seq"] == 1
+        with pytest.raises(websockets.exceptions.InvalidStatus) as e:
+            await websockets.connect(h.url + "/v1/outcomes/auth-1")
+        assert e.value.response.status_code == 401
+        async with websockets.connect(h.url + "/v1/ws", subprotocols=["affinity.v1"]) as ws:
+            await ws.send(json.dumps({"type": "subscribe", "key": "auth-1"}))
+            assert json.loads(await ws.recv())["code"] == "unauthorized"
+            await ws.send(json.dumps({"type": "subscribe", "key": "auth-1", "token": mint("sekret", ["nope"])}))
+            assert json.loads(await ws.recv())["code"] == "forbidden"
+            await ws.send(json.dumps({"type": "subscribe", "key": "auth-1", "token": token}))
+            assert json.loads(await ws.recv())["type"] == "subscribed"       # the socket survived the errors
+            await ws.send(json.dumps({"type": "publish", "key": "auth-1"}))
+            got = [json.loads(await ws.recv()) for _ in range(2)]
+            assert any(m.get("code") == "unauthorized" for m in got)
+        async with websockets.connect(h.url + "/v1/ws", subprotocols=["affinity.v1"],
+                                      additional_headers={"Authorization": "Bearer pk-1"}) as ws:
+            await ws.send(json.dumps({"type": "publish", "key": "auth-2", "data": 5}))
+            assert json.loads(await ws.recv())["type"] == "published"
+    run(go())
+
+
+def test_refuses_to_listen_beyond_loopback_without_credentials():
+    from conftest import hub_binary
+    import subprocess
+    r = subprocess.run([hub_binary(), "serve", "--host", "0.0.0.0", "--port", "0"], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "--insecure" in r.stderr
+
+
+def test_multiplexed_rate_limit(make_hub):
+    h = make_hub("--messages-per-second", "5")
+
+    async def go():
+        async with websockets.connect(h.url + "/v1/ws") as ws:
+            for i in range(30):
+                await ws.send(json.dumps({"type": "ping", "ref": i}))
+            replies = []
+            try:
+                while True:
+                    replies.append(json.loads(await asyncio.wait_for(ws.recv(), 2)))
+            except (asyncio.TimeoutError, websockets.exceptions.ConnectionClosed):
+                pass
+            assert any(r.get("code") == "rate_limited" for r in replies)
+            assert sum(1 for r in replies if r["type"] == "pong") <= 12
+    run(go())
+
+
+def test_durable_store_survives_kill_9(tmp_path):
+    path = str(tmp_path / "outcomes.log")
+    h = Hub(["--store", "log", "--store-path", path, "--loops", "2"])
+    published = {}
+    for i in range(200):
+        key = f"dur-{i % 20}"
+        r = publish(h, key, {"i": i}, status="progress" if i < 180 else "completed")
+        assert r.status_code == 201
+        published.setdefault(key, []).append((r.json()["seq"], {"i": i}))
+    h.proc.send_signal(signal.SIGKILL)
+    h.proc.wait()
+    h2 = Hub(["--store", "log", "--store-path", path])
+    try:
+        for key, expected in published.items():
+            body = requests.get(h2.http(f"/v1/outcomes/{key}"), headers={"Accept": "text/event-stream"}, timeout=5).text
+            got = [json.loads(l[6:]) for l in body.splitlines() if l.startswith("data: ")]
+            assert [(m["seq"], m["data"]) for m in got] == expected
+        # Numbering continues where it stopped, and idempotency survived too.
+        assert publish(h2, "dur-0", {"after": True}).json()["seq"] == len(published["dur-0"]) + 1
+    finally:
+        assert h2.stop() == 0
+
+
+def test_durable_log_with_a_torn_tail_recovers_the_intact_records(tmp_path):
+    path = str(tmp_path / "outcomes.log")
+    h = Hub(["--store", "log", "--store-path", path])
+    for i in range(5):
+        assert publish(h, "torn", {"i": i}, status="progress").status_code == 201
+    h.proc.send_signal(signal.SIGKILL)
+    h.proc.wait()
+    with open(path, "ab") as f:
+        f.write(b"\x40\x00\x00\x00garbage")              # a record cut off mid-write
+    h2 = Hub(["--store", "log", "--store-path", path])
+    try:
+        assert requests.get(h2.http("/v1/outcomes/torn?after=4")).json()["seq"] == 5
+    finally:
+        assert h2.stop() == 0
