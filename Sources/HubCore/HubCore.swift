@@ -86,31 +86,44 @@ public struct HubCore: Sendable {
             counters.rejected += 1
             return .failure(.storeFull("the hub holds \(config.maxKeys) keys"))
         }
-        var state = keys[key] ?? KeyState()
-        var outcome = Outcome(key: key, seq: state.nextSeq, id: request.id ?? generatedID(), status: request.status,
+        if keys[key] == nil { keys[key] = KeyState() }
+        let outcome = Outcome(key: key, seq: keys[key]!.nextSeq, id: request.id ?? generatedID(), status: request.status,
                               data: request.data, publishedAt: nowMs, expiresAt: nowMs + config.retentionMs,
                               idempotencyKey: request.idempotencyKey)
         let cost = outcome.cost
-        if state.outcomes.count >= config.maxOutcomesPerKey || state.bytes + cost > config.maxBytesPerKey {
-            counters.rejected += 1
-            return .failure(.keyFull("key \(key) holds its maximum of \(config.maxOutcomesPerKey) outcomes or \(config.maxBytesPerKey) bytes"))
+        let (limits, total) = (config, totalBytes)
+        // Mutated in place through the dictionary's accessor: copying the state out and back would
+        // copy the key's outcome array on every publish (copy-on-write sees two owners).
+        let subscribers = update(key) { state -> Result<[SubscriberRef], HubError> in
+            if state.outcomes.count >= limits.maxOutcomesPerKey || state.bytes + cost > limits.maxBytesPerKey {
+                return .failure(.keyFull("key \(key) holds its maximum of \(limits.maxOutcomesPerKey) outcomes or \(limits.maxBytesPerKey) bytes"))
+            }
+            if total + cost > limits.maxTotalBytes {
+                return .failure(.storeFull("the hub's retained outcomes reached \(limits.maxTotalBytes) bytes"))
+            }
+            state.nextSeq += 1
+            state.outcomes.append(outcome)
+            state.bytes += cost
+            state.tombstoneScheduled = false
+            if let idem = outcome.idempotencyKey { state.idempotency[idem] = outcome.seq }
+            return .success(state.subscribers)
         }
-        if totalBytes + cost > config.maxTotalBytes {
+        switch subscribers {
+        case .failure(let error):
             counters.rejected += 1
-            return .failure(.storeFull("the hub's retained outcomes reached \(config.maxTotalBytes) bytes"))
+            forgetIfIdle(key, nowMs: nowMs)
+            return .failure(error)
+        case .success(let subscribers):
+            totalBytes += cost
+            wheel.add(.outcome(key, outcome.seq), atMs: outcome.expiresAt)
+            counters.published += 1
+            return .success(PublishResult(outcome: outcome, duplicate: false, subscribers: subscribers))
         }
-        outcome.seq = state.nextSeq
-        state.nextSeq += 1
-        state.outcomes.append(outcome)
-        state.bytes += cost
-        state.tombstoneScheduled = false
-        if let idem = request.idempotencyKey { state.idempotency[idem] = outcome.seq }
-        totalBytes += cost
-        let subscribers = state.subscribers
-        keys[key] = state
-        wheel.add(.outcome(key, outcome.seq), atMs: outcome.expiresAt)
-        counters.published += 1
-        return .success(PublishResult(outcome: outcome, duplicate: false, subscribers: subscribers))
+    }
+
+    /// Runs `body` on the key's state in place (the key must exist).
+    private mutating func update<R>(_ key: OutcomeKey, _ body: (inout KeyState) -> R) -> R {
+        body(&keys[key, default: KeyState()])
     }
 
     /// Restores an outcome read back from a durable store (keeps its seq, id and expiry).
@@ -135,31 +148,31 @@ public struct HubCore: Sendable {
     /// key ever had (its history was forgotten after expiry), everything retained is replayed.
     public mutating func subscribe(_ subscriber: SubscriberRef, to key: OutcomeKey, after: UInt64? = nil,
                                    session: String? = nil, nowMs: Int64) -> Result<[Outcome], HubError> {
-        var state = keys[key] ?? KeyState()
-        if !state.subscribers.contains(subscriber) {
+        let known = keys[key]
+        if known?.subscribers.contains(subscriber) != true {
             if subscriptionCounts[subscriber, default: 0] >= config.maxSubscriptionsPerSubscriber {
                 return .failure(.keyFull("at most \(config.maxSubscriptionsPerSubscriber) subscriptions per connection"))
             }
-            if keys[key] == nil && keys.count >= config.maxKeys {
+            if known == nil && keys.count >= config.maxKeys {
                 return .failure(.storeFull("the hub holds \(config.maxKeys) keys"))
             }
-            state.subscribers.append(subscriber)
             subscriptionCounts[subscriber, default: 0] += 1
+            update(key) { $0.subscribers.append(subscriber) }
         }
         var start = after ?? 0
         if let session, let acked = sessions[session]?.acks[key] { start = max(start, acked) }
+        let state = keys[key]!
         if start >= state.nextSeq { start = 0 }
-        let replay = state.outcomes.filter { $0.seq > start }
-        keys[key] = state
-        return .success(replay)
+        return .success(state.outcomes.filter { $0.seq > start })
     }
 
     public mutating func unsubscribe(_ subscriber: SubscriberRef, from key: OutcomeKey, nowMs: Int64) {
-        guard var state = keys[key], let index = state.subscribers.firstIndex(of: subscriber) else { return }
-        state.subscribers.remove(at: index)
-        state.acked[subscriber] = nil
+        guard let index = keys[key]?.subscribers.firstIndex(of: subscriber) else { return }
+        update(key) { state in
+            state.subscribers.remove(at: index)
+            state.acked[subscriber] = nil
+        }
         if let n = subscriptionCounts[subscriber] { subscriptionCounts[subscriber] = n > 1 ? n - 1 : nil }
-        keys[key] = state
         forgetIfIdle(key, nowMs: nowMs)
     }
 
@@ -219,14 +232,18 @@ public struct HubCore: Sendable {
         for item in wheel.due(nowMs: nowMs) {
             switch item {
             case .outcome(let key, let seq):
-                guard var state = keys[key], let index = state.outcomes.firstIndex(where: { $0.seq == seq }) else { continue }
-                let outcome = state.outcomes.remove(at: index)
-                state.bytes -= outcome.cost
+                guard keys[key] != nil else { continue }
+                let (outcome, nowEmpty) = update(key) { state -> (Outcome?, Bool) in
+                    guard let index = state.outcomes.firstIndex(where: { $0.seq == seq }) else { return (nil, false) }
+                    let outcome = state.outcomes.remove(at: index)
+                    state.bytes -= outcome.cost
+                    if let idem = outcome.idempotencyKey, state.idempotency[idem] == seq { state.idempotency[idem] = nil }
+                    return (outcome, state.outcomes.isEmpty)
+                }
+                guard let outcome else { continue }
                 totalBytes -= outcome.cost
-                if let idem = outcome.idempotencyKey, state.idempotency[idem] == seq { state.idempotency[idem] = nil }
-                keys[key] = state
                 removed += 1
-                if state.outcomes.isEmpty { scheduleTombstone(key, nowMs: nowMs) }
+                if nowEmpty { scheduleTombstone(key, nowMs: nowMs) }
             case .tombstone(let key):
                 guard var state = keys[key] else { continue }
                 state.tombstoneScheduled = false

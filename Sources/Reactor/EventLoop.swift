@@ -62,7 +62,8 @@ public final class EventLoop: @unchecked Sendable {
             list.append(task)
             return list.count == 1
         }
-        if wasEmpty { _ = hub_eventfd_signal(wakeFD) }
+        // A loop posting to itself runs the task later in this same tick: no wake-up needed.
+        if wasEmpty && !inLoop { _ = hub_eventfd_signal(wakeFD) }
     }
 
     /// Makes `run` return after the current tick. Safe from any thread.

@@ -101,6 +101,9 @@ private func publish(_ request: HTTPRequest, key: OutcomeKey, hub: Hub, access: 
 }
 
 private func read(_ request: HTTPRequest, key: OutcomeKey, hub: Hub, access: AccessPolicy, exchange: Exchange) {
+    if exchange.loopContext?.draining != nil {
+        return exchange.respond(HTTPResponse(error: HTTPError(503, "draining", "server is shutting down: subscribe elsewhere", headers: [("Retry-After", "1")])))
+    }
     if let denial = readDenial(request, key: key, access: access) { return exchange.respond(HTTPResponse(error: denial)) }
     let query = Query(request.query)
     let wantsEvents = request.headers["Accept"]?.lowercased().contains("text/event-stream") == true

@@ -82,6 +82,7 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
 
     private func subscribe(_ message: ClientMessage, ref: [UInt8]?) {
         guard let key = validKey(message, ref: ref), let subscriber, let connection else { return }
+        if connection.context.draining != nil { return reply(error: "draining", "server is shutting down: subscribe elsewhere", key: key, ref: ref) }
         if !canPublish, let denial = access.authorizeSubscriber(message.string("token") ?? handshakeToken, key: key.value,
                                                                nowSeconds: HubClock.wallSeconds) {
             return reply(error: denial.code, denial.message, key: key, ref: ref)
