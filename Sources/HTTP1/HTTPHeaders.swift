@@ -32,8 +32,14 @@ public struct HTTPHeaders: Sendable, Sequence {
         tokens(name).contains(token.lowercased())
     }
 
+    /// ASCII case-insensitive comparison, without allocating lowercased copies.
     static func sameName(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a.lowercased() == b.lowercased()
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            let lower = x | 0x20
+            guard lower == y | 0x20, lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z") else { return false }
+        }
+        return true
     }
 }
 

@@ -24,23 +24,35 @@ public struct HTTPResponse: Sendable {
     /// Encodes the response. `date` is the cached IMF-fixdate; HEAD responses keep
     /// `Content-Length` but omit the body (RFC 9110 §9.3.2).
     public func encode(date: String, keepAlive: Bool, headOnly: Bool = false) -> OutboundBytes {
-        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nDate: \(date)\r\nServer: affinity-hub\r\n"
+        var head: [UInt8] = []
+        head.reserveCapacity(160 + headers.count * 40)
+        head.append(contentsOf: "HTTP/1.1 ".utf8)
+        head.append(contentsOf: String(status).utf8)
+        head.append(0x20)
+        head.append(contentsOf: Self.reason(status).utf8)
+        head.append(contentsOf: "\r\nDate: ".utf8)
+        head.append(contentsOf: date.utf8)
+        head.append(contentsOf: "\r\nServer: affinity-hub\r\n".utf8)
         var hasLength = false
         for (name, value) in headers {
-            head += name; head += ": "; head += value; head += "\r\n"
-            if name.lowercased() == "content-length" { hasLength = true }
+            head.append(contentsOf: name.utf8); head.append(contentsOf: ": ".utf8)
+            head.append(contentsOf: value.utf8); head.append(contentsOf: "\r\n".utf8)
+            if !hasLength && HTTPHeaders.sameName(name, "Content-Length") { hasLength = true }
         }
-        let noBodyAllowed = status == 101 || status == 204 || status == 304 || (100..<200).contains(status)
-        if !hasLength && !noBodyAllowed { head += "Content-Length: \(body.count)\r\n" }
-        if status != 101 && !keepAlive { head += "Connection: close\r\n" }
-        head += "\r\n"
-        let headBytes = Array(head.utf8)
+        let noBodyAllowed = status == 204 || status == 304 || (100..<200).contains(status)
+        if !hasLength && !noBodyAllowed {
+            head.append(contentsOf: "Content-Length: ".utf8)
+            head.append(contentsOf: String(body.count).utf8)
+            head.append(contentsOf: "\r\n".utf8)
+        }
+        if status != 101 && !keepAlive { head.append(contentsOf: "Connection: close\r\n".utf8) }
+        head.append(contentsOf: "\r\n".utf8)
         let sendBody = !headOnly && !noBodyAllowed
-        let total = headBytes.count + (sendBody ? body.count : 0)
+        let total = head.count + (sendBody ? body.count : 0)
         return OutboundBytes(capacity: total) { out in
-            _ = out.initializeMemory(as: UInt8.self, from: headBytes)
+            _ = out.initializeMemory(as: UInt8.self, from: head)
             if sendBody {
-                _ = UnsafeMutableRawBufferPointer(rebasing: out[headBytes.count...]).initializeMemory(as: UInt8.self, from: body)
+                _ = UnsafeMutableRawBufferPointer(rebasing: out[head.count...]).initializeMemory(as: UInt8.self, from: body)
             }
             return total
         }

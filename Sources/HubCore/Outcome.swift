@@ -36,12 +36,18 @@ public struct Outcome: Sendable, Equatable {
     public func envelope() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(data.count + 128 + key.value.utf8.count + id.utf8.count)
-        out += Array("{\"type\":\"outcome\",\"key\":\"".utf8)
-        out += Array(key.value.utf8)        // key characters need no escaping
-        out += Array("\",\"seq\":\(seq),\"id\":".utf8)
-        out += Array(JSONText.quoted(id).utf8)
-        out += Array(",\"status\":\"\(status.rawValue)\",\"publishedAt\":\(publishedAt),\"data\":".utf8)
-        out += data
+        out.append(contentsOf: #"{"type":"outcome","key":""#.utf8)
+        out.append(contentsOf: key.value.utf8)        // key characters need no escaping
+        out.append(contentsOf: #"","seq":"#.utf8)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(contentsOf: #","id":"#.utf8)
+        out.append(contentsOf: JSONText.quoted(id).utf8)
+        out.append(contentsOf: #","status":""#.utf8)
+        out.append(contentsOf: status.rawValue.utf8)
+        out.append(contentsOf: #"","publishedAt":"#.utf8)
+        out.append(contentsOf: String(publishedAt).utf8)
+        out.append(contentsOf: #","data":"#.utf8)
+        out.append(contentsOf: data)
         out.append(UInt8(ascii: "}"))
         return out
     }

@@ -34,18 +34,26 @@ public struct Router: Sendable {
     /// The route for `path` and its captured parameters.
     public func match(_ path: Substring) -> (Route, [String: String])? {
         if let route = exact[String(path)] { return (route, [:]) }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        outer: for (template, route) in templates where template.count == segments.count {
+        // Walk each template's segments over the path's bytes: no split arrays per request.
+        outer: for (template, route) in templates {
             var params: [String: String] = [:]
-            for (t, s) in zip(template, segments) {
+            var rest = path.utf8[...]
+            for (i, t) in template.enumerated() {
+                if i > 0 {
+                    guard rest.first == UInt8(ascii: "/") else { continue outer }
+                    rest = rest.dropFirst()
+                }
+                let end = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+                let segment = rest[rest.startIndex..<end]
                 if t.hasPrefix("{") && t.hasSuffix("}") {
-                    if s.isEmpty { continue outer }
-                    params[String(t.dropFirst().dropLast())] = String(s)
-                } else if t != s {
+                    if segment.isEmpty { continue outer }
+                    params[String(t.dropFirst().dropLast())] = String(Substring(segment))
+                } else if !segment.elementsEqual(t.utf8) {
                     continue outer
                 }
+                rest = rest[end...]
             }
-            return (route, params)
+            if rest.isEmpty { return (route, params) }
         }
         return nil
     }

@@ -43,3 +43,34 @@ import HubBytes
         #expect(b.queuedBytes == 6)
     }
 }
+
+import HubServer
+import HTTP1
+
+@Suite struct RouterMatching {
+    let router: Router = {
+        var r = Router()
+        r.add("/healthz", .http(methods: ["GET"]) { _, _ in HTTPResponse(status: 200) })
+        r.add("/v1/outcomes/{key}", .http(methods: ["GET"]) { _, _ in HTTPResponse(status: 201) })
+        return r
+    }()
+
+    @Test func exactPathsAndTemplatesCaptureOneSegment() {
+        #expect(router.match("/healthz") != nil)
+        #expect(router.match("/v1/outcomes/order-42")?.1 == ["key": "order-42"])
+        for miss in ["/v1/outcomes/", "/v1/outcomes", "/v1/outcomes/a/b", "/v1/outcome/a", "/v2/outcomes/a", "/healthz/", "//v1/outcomes/a"] {
+            #expect(router.match(Substring(miss)) == nil, "\(miss)")
+        }
+    }
+}
+
+@Suite struct HeaderNames {
+    @Test func compareCaseInsensitivelyForLettersOnly() {
+        var h = HTTPHeaders()
+        h.add("content-LENGTH", "5")
+        #expect(h["Content-Length"] == "5")
+        var other = HTTPHeaders()
+        other.add("X-A", "1")
+        #expect(other["x-a"] == "1" && other["X_A"] == nil && other["x-b"] == nil)
+    }
+}
