@@ -120,7 +120,9 @@ public struct RequestParser: Sendable {
         // input was split.
         if let error = checkRequestLine() { return fail(error) }
         guard let end = findBlankLine() else {
-            if buffer.count - start > limits.maxHeaderBytes {
+            // The head may be maxHeaderBytes long plus its closing CRLFCRLF, of which up to three
+            // bytes may already be here: only past that is it certainly too large.
+            if buffer.count - start > limits.maxHeaderBytes + 3 {
                 return fail(HTTPError(431, "headers_too_large", "header section exceeds \(limits.maxHeaderBytes) bytes"))
             }
             compact()

@@ -68,6 +68,7 @@ extension Connection {
             // Echo the peer's code (RFC 6455 §5.5.1); an empty close is answered with an empty close.
             webSocket!.closeSent = true
             enqueue(FrameEncoder.close(code))
+            stats.countClose(code?.rawValue ?? 1005)
         }
         finishWebSocket(code: code)
         // The server closes the TCP connection first (RFC 6455 §7.1.1) once the close frame is out.
@@ -81,6 +82,7 @@ extension Connection {
             session.closeSent = true
             webSocket = session
             enqueue(FrameEncoder.close(code, reason: reason))
+            stats.countClose(code.rawValue)
         }
         if code != .normal && code != .goingAway && code != .serviceRestart {
             // We failed the connection: no need to wait for the peer's close frame.

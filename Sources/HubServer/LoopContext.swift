@@ -101,7 +101,9 @@ public final class LoopContext {
             // Answered in plain HTTP even on the TLS port would be garbage there: just close.
             if !tls {
                 let refusal = HTTPResponse(error: HTTPError(429, "too_many_connections", "this address holds its maximum of \(config.maxConnectionsPerClient) connections"))
-                TCPTransport.sendNow(fd, refusal.encode(date: httpDate, keepAlive: false).bytes)
+                // Keep the encoded bytes alive across the send: `.bytes` is only a view of them.
+                let encoded = refusal.encode(date: httpDate, keepAlive: false)
+                withExtendedLifetime(encoded) { TCPTransport.sendNow(fd, encoded.bytes) }
             }
             TCPTransport(fd: fd).close()
             stats.connectionsRefused.add(1, ordering: .relaxed)

@@ -16,7 +16,19 @@ public final class ServerStats: Sendable {
     public let protocolViolations = Atomic<Int>(0)
     public let slowConsumersClosed = Atomic<Int>(0)
 
+    /// WebSocket close codes sent, by code (closes are rare: a lock is fine here).
+    private let closeCodes = Mutex<[UInt16: Int]>([:])
+
     public init() {}
+
+    func countClose(_ code: UInt16) { closeCodes.withLock { $0[code, default: 0] += 1 } }
+
+    private func closeCodeLines() -> String {
+        let codes = closeCodes.withLock { $0 }
+        var out = "# HELP affinity_ws_close_codes_sent_total WebSocket close frames sent, by code.\n# TYPE affinity_ws_close_codes_sent_total counter\n"
+        for (code, n) in codes.sorted(by: { $0.key < $1.key }) { out += "affinity_ws_close_codes_sent_total{code=\"\(code)\"} \(n)\n" }
+        return out
+    }
 
     /// Prometheus text exposition of the counters.
     public func prometheusText() -> String {
@@ -35,6 +47,7 @@ public final class ServerStats: Sendable {
             + line("bytes_received_total", "counter", "Bytes read from sockets (after TLS).", bytesReceived.load(ordering: .relaxed))
             + line("bytes_sent_total", "counter", "Bytes written to sockets (before TLS).", bytesSent.load(ordering: .relaxed))
             + line("ws_protocol_violations_total", "counter", "WebSocket connections failed for protocol violations.", protocolViolations.load(ordering: .relaxed))
+            + closeCodeLines()
             + line("slow_consumers_closed_total", "counter", "Connections closed because their output buffer was full.", slowConsumersClosed.load(ordering: .relaxed))
     }
 }

@@ -242,6 +242,18 @@ func status(_ steps: [RequestParser.Step]) -> Int? {
         #expect(status(parseEverySplit(badLate, limits: limits)) == 414)
     }
 
+    @Test func aHeadOfExactlyTheLimitIsAcceptedHoweverItIsSplit() {
+        // Found by FuzzHTTP in CI: with 1-3 bytes of the closing CRLFCRLF read, a head of exactly
+        // the limit was refused with 431, though whole it was accepted.
+        var limits = HTTPLimits()
+        limits.maxHeaderBytes = 64
+        let line = "GET / HTTP/1.1\r\nHost: a\r\nX: "
+        let head = line + String(repeating: "v", count: 64 - line.utf8.count)
+        #expect(head.utf8.count == 64)
+        #expect(describe(parseEverySplit(head + "\r\n\r\n", limits: limits)) == ["GET / 1.1 2h body="])
+        #expect(status(parseEverySplit(head + "v\r\n\r\n", limits: limits)) == 431)
+    }
+
     @Test func regressionInputsFromFuzzingAnswerTheSameWholeOrSplit() throws {
         // fuzz/regressions/http holds inputs that once broke FuzzHTTP's property; the first byte
         // is the fuzzer's chunk size, the rest the stream.

@@ -285,3 +285,76 @@ def test_durable_log_with_a_torn_tail_recovers_the_intact_records(tmp_path):
         assert requests.get(h2.http("/v1/outcomes/torn?after=4")).json()["seq"] == 5
     finally:
         assert h2.stop() == 0
+
+
+def test_thousands_of_keys_on_one_multiplexed_socket(open_hub):
+    n = 5000
+
+    async def go():
+        async with websockets.connect(open_hub.url + "/v1/ws", subprotocols=["affinity.v1"], max_queue=None) as ws:
+            for i in range(n):
+                await ws.send(json.dumps({"type": "subscribe", "key": f"many-{i}"}))
+                if i % 900 == 899:
+                    await asyncio.sleep(1)          # stay under the default 1000 messages/s
+            acks = [json.loads(await ws.recv()) for _ in range(n)]
+            assert all(a["type"] == "subscribed" for a in acks)
+            loop = asyncio.get_running_loop()
+            for i in (0, n // 2, n - 1):
+                await loop.run_in_executor(None, lambda i=i: publish(open_hub, f"many-{i}", {"i": i}))
+            got = sorted([json.loads(await ws.recv())["data"]["i"] for _ in range(3)])
+            assert got == [0, n // 2, n - 1]
+    run(go())
+    assert requests.get(open_hub.http("/v1/stats")).json()["subscriptions"] < n   # released on close
+
+
+def test_close_codes_are_counted(open_hub):
+    publish(open_hub, "closed-1")
+
+    async def go():
+        async with websockets.connect(open_hub.url + "/v1/outcomes/closed-1") as ws:
+            await ws.recv()
+    run(go())
+    metrics = requests.get(open_hub.http("/metrics")).text
+    assert 'affinity_ws_close_codes_sent_total{code="1000"}' in metrics
+
+
+def test_connections_per_client_address_are_limited(make_hub):
+    h = make_hub("--max-connections-per-client", "3")
+    held = [socket.create_connection(("127.0.0.1", h.port)) for _ in range(3)]
+    time.sleep(0.3)                      # both loops have accepted (and counted) them
+    s = socket.create_connection(("127.0.0.1", h.port), timeout=5)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 429") and b"too_many_connections" in data
+    for c in held:
+        c.close()
+    time.sleep(0.3)
+    assert requests.get(h.http("/healthz")).status_code == 200
+
+
+def test_settings_precedence_flag_then_environment_then_config_file(tmp_path):
+    import subprocess
+    from conftest import hub_binary
+    cfg = tmp_path / "hub.json"
+    cfg.write_text(json.dumps({"retention": 1, "max-data-bytes": 10, "publisher-key": ["from-file"]}))
+    env = dict(os.environ, AFFINITY_MAX_DATA_BYTES="20", AFFINITY_CONFIG=str(cfg))
+    proc = subprocess.Popen([hub_binary(), "serve", "--port", "0", "--max-data-bytes", "30"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = int(proc.stdout.readline().rsplit(":", 1)[1])
+    try:
+        url = f"http://127.0.0.1:{port}/v1/outcomes/cfg"
+        auth = {"Authorization": "Bearer from-file"}          # from the file: nothing else set it
+        assert requests.post(url, json={"data": "x" * 25}, headers=auth).status_code == 201   # flag 30 wins over env 20
+        assert requests.post(url, json={"data": "x" * 35}, headers=auth).status_code == 413
+        assert requests.post(url, json={"data": 1}).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = subprocess.run([hub_binary(), "serve", "--port", "0", "--config", str(bad)], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "config file" in r.stderr
