@@ -72,8 +72,7 @@ final class EventStream: OutcomeSink {
         if let heartbeat { exchange.loopContext?.loop.cancelTimer(heartbeat) }
         heartbeat = nil
         guard let subscriber else { return }
-        hub.unsubscribe(subscriber, from: key)
-        exchange.loopContext?.sinks[subscriber.id] = nil
+        exchange.loopContext?.unsubscribe(subscriber, from: key, hub: hub)
         self.subscriber = nil
     }
 }

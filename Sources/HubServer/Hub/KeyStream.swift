@@ -49,8 +49,7 @@ final class KeyStream: WebSocketHandler, OutcomeSink {
 
     func webSocketDidClose(_ connection: Connection, code: CloseCode?) {
         guard let subscriber else { return }
-        hub.unsubscribe(subscriber, from: key)
-        connection.context.sinks[subscriber.id] = nil
+        connection.context.unsubscribe(subscriber, from: key, hub: hub)
         self.subscriber = nil
     }
 }

@@ -56,8 +56,7 @@ final class LongPoll: OutcomeSink {
         if let timer { exchange.loopContext?.loop.cancelTimer(timer) }
         timer = nil
         guard let subscriber else { return }
-        hub.unsubscribe(subscriber, from: key)
-        exchange.loopContext?.sinks[subscriber.id] = nil
+        exchange.loopContext?.unsubscribe(subscriber, from: key, hub: hub)
         self.subscriber = nil
     }
 }

@@ -22,3 +22,11 @@ public final class SharedOutcome: Sendable {
 public protocol OutcomeSink: AnyObject {
     func deliver(_ outcome: SharedOutcome)
 }
+
+extension LoopContext {
+    /// Ends a subscriber's interest in `key`: the hub stops listing it and this loop forgets its sink.
+    func unsubscribe(_ subscriber: SubscriberRef, from key: OutcomeKey, hub: Hub) {
+        hub.unsubscribe(subscriber, from: key)
+        sinks[subscriber.id] = nil
+    }
+}
