@@ -177,6 +177,7 @@ def test_publish_input_errors(open_hub):
 
 
 def test_dashboard_and_stats(open_hub):
+    assert publish(open_hub, "stats-1").status_code == 201
     page = requests.get(open_hub.http("/"))
     assert page.status_code == 200 and "/v1/stats" in page.text
     stats = requests.get(open_hub.http("/v1/stats")).json()
@@ -358,3 +359,22 @@ def test_settings_precedence_flag_then_environment_then_config_file(tmp_path):
     bad.write_text("{not json")
     r = subprocess.run([hub_binary(), "serve", "--port", "0", "--config", str(bad)], capture_output=True, text=True, timeout=20)
     assert r.returncode != 0 and "config file" in r.stderr
+
+
+def test_dashboard_shows_live_numbers_in_a_real_browser(open_hub):
+    import shutil
+    import subprocess
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing (scripts/install-deps.sh installs it)")
+        pytest.skip("no chromium on this machine")
+    published = requests.get(open_hub.http("/v1/stats")).json()["published"]
+    for i in range(3):
+        assert publish(open_hub, f"dash-{i}", status="progress").status_code == 201
+    # The page fetches /v1/stats and renders it with its own script; --dump-dom returns the DOM
+    # after the script ran (virtual time lets its timer fire).
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000",
+                          "--dump-dom", open_hub.http("/")], capture_output=True, text=True, timeout=60).stdout
+    assert f'id="v-published">{published + 3:,}<' in dom
+    assert 'id="status">updated ' in dom and "store: memory" in dom
