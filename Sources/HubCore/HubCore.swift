@@ -196,18 +196,20 @@ public struct HubCore: Sendable {
     /// current subscriber has acked it, so nobody can still need the retained outcomes.
     @discardableResult
     public mutating func ack(_ subscriber: SubscriberRef, key: OutcomeKey, seq: UInt64, session: String?, nowMs: Int64) -> Bool {
+        // Only a current subscriber's ack counts: otherwise a client could grow sessions without
+        // bound by acking keys it never subscribed to.
+        guard keys[key]?.subscribers.contains(subscriber) == true else { return false }
         if let session {
-            var s = sessions[session] ?? Session(expiresAt: 0)
-            if s.expiresAt == 0 { wheel.add(.session(session), atMs: nowMs + config.retentionMs) }
-            s.acks[key] = max(s.acks[key] ?? 0, seq)
-            s.expiresAt = nowMs + config.retentionMs
-            sessions[session] = s
+            if sessions[session] == nil { wheel.add(.session(session), atMs: nowMs + config.retentionMs) }
+            sessions[session, default: Session(expiresAt: 0)].acks[key] = max(sessions[session]?.acks[key] ?? 0, seq)
+            sessions[session]!.expiresAt = nowMs + config.retentionMs
         }
-        guard var state = keys[key], state.subscribers.contains(subscriber) else { return false }
-        state.acked[subscriber] = max(state.acked[subscriber] ?? 0, seq)
-        keys[key] = state
-        guard let last = state.outcomes.last, last.status.isTerminal,
-              state.subscribers.allSatisfy({ (state.acked[$0] ?? 0) >= last.seq }) else { return false }
+        let releasable = update(key) { state -> Bool in
+            state.acked[subscriber] = max(state.acked[subscriber] ?? 0, seq)
+            guard let last = state.outcomes.last, last.status.isTerminal else { return false }
+            return state.subscribers.allSatisfy { (state.acked[$0] ?? 0) >= last.seq }
+        }
+        guard releasable else { return false }
         release(key, nowMs: nowMs)
         counters.released += 1
         return true

@@ -53,6 +53,13 @@ public struct Outcome: Sendable, Equatable {
     }
 }
 
+/// Client-chosen names the hub stores (outcome ids, idempotency keys, session names): 1 to
+/// 128 bytes, so a client cannot make the hub keep large strings. nil is fine (absent).
+public func checkToken(_ value: String?, _ what: String) -> HubError? {
+    guard let value else { return nil }
+    return value.isEmpty || value.utf8.count > 128 ? .invalidOutcome("\(what) must be 1 to 128 bytes") : nil
+}
+
 /// What a publisher sends: parsed and validated from `{"status": …, "data": …, "id"?: …}`.
 public struct PublishRequest: Sendable {
     public var key: OutcomeKey
@@ -87,18 +94,15 @@ public struct PublishRequest: Sendable {
             case "data":
                 data = Array(body[range])
             case "id":
-                guard let text = JSONScanner.stringValue(body, range), !text.isEmpty, text.utf8.count <= 128 else {
-                    return .failure(.invalidOutcome("id must be a string of 1 to 128 bytes"))
-                }
+                guard let text = JSONScanner.stringValue(body, range) else { return .failure(.invalidOutcome("id must be a string")) }
+                if let error = checkToken(text, "id") { return .failure(error) }
                 id = text
             default:
                 return .failure(.invalidOutcome("unknown member \"\(name)\" (expected status, data, id)"))
             }
         }
         if data.count > maxDataBytes { return .failure(.outcomeTooLarge(maxDataBytes)) }
-        if let k = idempotencyKey, k.isEmpty || k.utf8.count > 128 {
-            return .failure(.invalidOutcome("Idempotency-Key must be 1 to 128 bytes"))
-        }
+        if let error = checkToken(idempotencyKey, "Idempotency-Key") { return .failure(error) }
         return .success(PublishRequest(key: key, status: status, data: data, id: id, idempotencyKey: idempotencyKey ?? id))
     }
 }

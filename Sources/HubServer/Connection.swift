@@ -116,7 +116,7 @@ public final class Connection: IOHandler {
                 peerClosed()
                 return
             case .failed:
-                if transport is TCPTransport == false { stats.tlsHandshakesFailed.add(1, ordering: .relaxed) }
+                if !(transport is TCPTransport) { stats.tlsHandshakesFailed.add(1, ordering: .relaxed) }
                 abort()
                 return
             }

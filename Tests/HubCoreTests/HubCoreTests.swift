@@ -224,6 +224,16 @@ let bob = SubscriberRef(loop: 1, id: 2)
         #expect(hub.counters.released == 1)
     }
 
+    @Test func acksForKeysNotSubscribedToAreIgnored() throws {
+        var hub = HubCore(nowMs: 0)
+        _ = try hub.publish(request("a"), generatedID: "1", nowMs: 0).get()
+        let released = hub.ack(alice, key: key("a"), seq: 1, session: "s", nowMs: 0)
+        #expect(!released)
+        // No session was recorded: a fresh subscriber with that session still gets everything.
+        let replay = try hub.subscribe(bob, to: key("a"), session: "s", nowMs: 0).get()
+        #expect(replay.map(\.seq) == [1] && hub.outcomes(of: key("a")).count == 1)
+    }
+
     @Test func sessionsExpireAfterRetention() throws {
         var config = HubConfig()
         config.retentionMs = 1_000

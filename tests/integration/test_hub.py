@@ -17,6 +17,7 @@ import requests
 import websockets
 
 from conftest import Hub
+from rawws import http_raw
 
 
 def run(coro):
@@ -152,6 +153,12 @@ def test_multiplexed_socket_subscribes_publishes_acks_and_resumes(open_hub):
             assert json.loads(await ws.recv())["code"] == "unknown_type"
             await ws.send(b"\x00binary")
             assert json.loads(await ws.recv())["code"] == "invalid_message"
+            for bad in [{"type": "subscribe", "key": "mx-c", "after": -1}, {"type": "subscribe", "key": "mx-c", "after": "3"},
+                        {"type": "subscribe", "key": "mx-c", "session": "s" * 129},
+                        {"type": "publish", "key": "mx-c", "idempotencyKey": "i" * 129}, {"type": "publish", "key": "mx-c", "id": ""}]:
+                await ws.send(json.dumps(bad))
+                reply = json.loads(await ws.recv())
+                assert reply["type"] == "error" and reply["code"] in ("invalid_message", "invalid_outcome"), (bad, reply)
         async with websockets.connect(open_hub.url + "/v1/ws", subprotocols=["affinity.v1"]) as ws:
             await ws.send(json.dumps({"type": "subscribe", "key": "mx-a", "session": "s1"}))
             assert json.loads(await ws.recv())["replayed"] == 1          # seq 1 was acked by session s1
@@ -323,13 +330,7 @@ def test_connections_per_client_address_are_limited(make_hub):
     h = make_hub("--max-connections-per-client", "3")
     held = [socket.create_connection(("127.0.0.1", h.port)) for _ in range(3)]
     time.sleep(0.3)                      # both loops have accepted (and counted) them
-    s = socket.create_connection(("127.0.0.1", h.port), timeout=5)
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    data = http_raw(h.port, b"")
     assert data.startswith(b"HTTP/1.1 429") and b"too_many_connections" in data
     for c in held:
         c.close()

@@ -88,6 +88,12 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
             return reply(error: denial.code, denial.message, key: key, ref: ref)
         }
         let session = message.string("session")
+        if message.has("session"), let error = checkToken(session ?? "", "session") {
+            return reply(error: "invalid_message", error.message, key: key, ref: ref)
+        }
+        if message.has("after") && message.uint("after") == nil {
+            return reply(error: "invalid_message", "after must be a sequence number", key: key, ref: ref)
+        }
         switch hub.subscribe(subscriber, to: key, after: message.uint("after"), session: session) {
         case .failure(let error):
             reply(error: error.code, error.message, key: key, ref: ref)
@@ -114,6 +120,9 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
         }
         let data = message.raw("data") ?? Array("null".utf8)
         if data.count > hub.config.maxDataBytes { return reply(error: "outcome_too_large", "outcome data exceeds \(hub.config.maxDataBytes) bytes", key: key, ref: ref) }
+        for name in ["id", "idempotencyKey"] where message.has(name) {
+            if let error = checkToken(message.string(name) ?? "", name) { return reply(error: error.code, error.message, key: key, ref: ref) }
+        }
         let request = PublishRequest(key: key, status: status, data: data, id: message.string("id"),
                                      idempotencyKey: message.string("idempotencyKey") ?? message.string("id"))
         connection.context.publish(request, via: hub) { [weak self] result in

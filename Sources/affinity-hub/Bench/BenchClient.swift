@@ -54,7 +54,6 @@ final class BenchClient: IOHandler {
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
-        var bytes = bytes
         var leftover: [UInt8] = []
         if !open {
             handshakeBuffer.append(contentsOf: bytes)
@@ -72,7 +71,6 @@ final class BenchClient: IOHandler {
         } else {
             consume(bytes)
         }
-        bytes = UnsafeRawBufferPointer(start: nil, count: 0)
     }
 
     private func consume(_ bytes: UnsafeRawBufferPointer) {
