@@ -37,6 +37,8 @@ let package = Package(
 
         // Publisher API keys and HS256 subscription tokens (HMAC from the system's OpenSSL).
         .target(name: "Auth", dependencies: ["HubBytes", "COpenSSL"], swiftSettings: strict),
+        // The embedded dev engine: BPMN subset, FEEL subset, jobs, messages, incidents. Pure (time passed in).
+        .target(name: "DevEngine", dependencies: ["HubBytes"], swiftSettings: strict),
         // The durable outcome store: an append-only log with group commit (file I/O, no sockets).
         .target(name: "OutcomeLog", dependencies: ["HubCore", "HubBytes", "CZlib"], swiftSettings: strict),
 
@@ -49,8 +51,17 @@ let package = Package(
                 dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes", "HubCore", "Auth",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // Outgoing HTTP/1.1 and WebSocket on the reactor, for the engine client and the hub client.
+        .target(name: "HTTPClient", dependencies: ["Reactor", "HTTP1", "WebSocket", "HubBytes", "CSystemShims"], swiftSettings: strict),
+        // Camunda 8 REST API v2 client (async/await) with none/basic/OAuth auth and safe retries.
+        .target(name: "CamundaClient", dependencies: ["HTTPClient", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
+        // The hub's outcome worker: publish-outcome jobs → stored, delivered outcomes → completed jobs.
+        .target(name: "OutcomeWorker", dependencies: ["CamundaClient", "HubServer", "HubCore", "HubBytes",
+                                                      .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // The dev engine's REST v2 subset, served by the hub's own HTTP layer.
+        .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
-                          dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth",
+                          dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth", "OutcomeWorker", "CamundaClient", "DevEngineServer", "DevEngine",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -59,6 +70,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog"], swiftSettings: strict),
+        .testTarget(name: "DevEngineTests", dependencies: ["DevEngine", "HubBytes"], swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
     ]

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <errno.h>
@@ -196,4 +197,23 @@ int64_t hub_wall_milliseconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int hub_resolve_ipv4(const char *host, char *out, int outlen) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) return rc;
+    struct sockaddr_in *sa = (struct sockaddr_in *)res->ai_addr;
+    const char *ok = inet_ntop(AF_INET, &sa->sin_addr, out, (socklen_t)outlen);
+    freeaddrinfo(res);
+    return ok ? 0 : EAI_FAIL;
+}
+int hub_socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
 }

@@ -6,7 +6,8 @@ import WebSocket
 extension Router {
     /// `/healthz`, `/readyz`, `/metrics`, and `echoPath` when set. `lifecycle` and `stats`
     /// are the ones later handed to `Server.init`.
-    public static func transportRoutes(echoPath: String?, stats: ServerStats, lifecycle: Lifecycle, hub: Hub? = nil) -> Router {
+    public static func transportRoutes(echoPath: String?, stats: ServerStats, lifecycle: Lifecycle, hub: Hub? = nil,
+                                       extraMetrics: (@Sendable () -> String)? = nil) -> Router {
         var router = Router()
         router.add("/healthz", .http(methods: ["GET"]) { _, _ in .json(200, "{\"status\":\"ok\"}") })
         router.add("/readyz", .http(methods: ["GET"]) { _, _ in
@@ -15,7 +16,7 @@ extension Router {
                 : .json(200, "{\"status\":\"ready\"}")
         })
         router.add("/metrics", .http(methods: ["GET"]) { _, _ in
-            let text = stats.prometheusText() + (hub.map { hubPrometheusText($0) } ?? "")
+            let text = stats.prometheusText() + (hub.map { hubPrometheusText($0) } ?? "") + (extraMetrics?() ?? "")
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         })
         if let echoPath {

@@ -1,11 +1,15 @@
 import ArgumentParser
 import Auth
+import CamundaClient
+import DevEngineServer
 import Foundation
 import HubCore
 import HubServer
 import Logging
 import OutcomeLog
+import OutcomeWorker
 import Reactor
+import Synchronization
 import WebSocket
 
 struct Serve: ParsableCommand {
@@ -54,6 +58,8 @@ struct Serve: ParsableCommand {
     @Flag(help: "Disable permessage-deflate.") var noDeflate = false
     @Flag(help: "Let clients keep their deflate window across messages (costs ~39 KiB per connection).")
     var deflateClientContextTakeover = false
+    @OptionGroup(title: "Workflow engine") var engine: EngineOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default info.") var logLevel: String?
 
     func run() throws {
@@ -114,11 +120,33 @@ struct Serve: ParsableCommand {
         let stats = ServerStats()
         let lifecycle = Lifecycle()
         let hub = Hub(config: hubConfig, store: outcomeStore)
-        var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub)
+        let camundaURL = s.string("camunda-url", flag: engine.camundaUrl, default: nil)
+        let devEngineOn = s.bool("dev-engine", flag: engine.devEngine)
+        let workerConfig = try engine.workerConfig(s)
+        let camundaAuth = try engine.auth(s)
+        let workerStats = WorkerStatsBox()
+        var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub,
+                                            extraMetrics: { workerStats.text() })
         router.addHubRoutes(hub: hub, access: access, limits: limits, stats: stats)
+        let devEngine = devEngineOn ? DevEngine() : nil
+        if let devEngine { router.addDevEngineRoutes(devEngine) }
         let server = try Server(config: c, router: router, stats: stats, lifecycle: lifecycle, hub: hub, logger: logger)
         if let p = server.port { print("listening http://\(c.host):\(p)") }
         if let p = server.tlsPort { print("listening https://\(c.host):\(p)") }
+
+        // The outcome worker: against Camunda, or the embedded dev engine on this very port.
+        var worker: OutcomeWorker?
+        let engineURL = camundaURL ?? (devEngineOn ? server.port.map { "http://127.0.0.1:\($0)" } : nil)
+        if let engineURL {
+            let client = try CamundaClient(CamundaConfiguration(baseURL: engineURL, auth: camundaAuth))
+            let w = OutcomeWorker(engine: client, hub: hub, config: workerConfig, logger: logger)
+            workerStats.set(w.stats)
+            w.start()
+            worker = w
+            logger.info("outcome worker started", metadata: ["engine": "\(engineURL)", "job_type": "\(workerConfig.jobType)",
+                                                            "dev_engine": "\(devEngineOn)", "concurrency": "\(workerConfig.maxConcurrentJobs)"])
+            if devEngineOn { logger.warning("the embedded dev engine is for development and tests, not production") }
+        }
         logger.info("affinity-hub started", metadata: [
             "loops": "\(c.loops)", "store": "\(outcomeStore.isDurable ? "log" : "memory")",
             "recovered": "\(outcomeStore.recovered().count)", "publisher_auth": "\(access.requiresPublisherKey)",
@@ -131,7 +159,16 @@ struct Serve: ParsableCommand {
         // another node). SIGINT: an operator stopping the hub — 1001 going away.
         let code: CloseCode = signal == 2 ? .goingAway : .serviceRestart
         logger.info("draining", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)"])
+        worker?.stop()
+        devEngine?.stop()
         server.shutdown(code: code)
         logger.info("stopped")
     }
+}
+
+/// The worker's counters for /metrics, set once the worker exists (after the server binds).
+final class WorkerStatsBox: Sendable {
+    private let stats = Mutex<OutcomeWorkerStats?>(nil)
+    func set(_ s: OutcomeWorkerStats) { stats.withLock { $0 = s } }
+    func text() -> String { stats.withLock { $0 }?.prometheusText ?? "" }
 }

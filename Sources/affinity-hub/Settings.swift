@@ -5,7 +5,7 @@ import ArgumentParser
 import Foundation
 
 struct Settings {
-    private let environment: [String: String]
+    let environment: [String: String]
     private let file: [String: Any]
 
     init(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {

@@ -71,6 +71,10 @@ long hub_rss_kib(void);
 int hub_errno(void);
 /// Non-blocking connect to an IPv4 literal; returns the fd (connection may be in progress) or -errno.
 int hub_connect_tcp(const char *host, int port);
+/* Resolves a host name to its first IPv4 address as text (blocking getaddrinfo); 0 or an EAI code. */
+int hub_resolve_ipv4(const char *host, char *out, int outlen);
+/* The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded. */
+int hub_socket_error(int fd);
 int hub_core_count(void);
 void hub_flush_stdout(void);
 

@@ -38,3 +38,24 @@ func publishReceipt(_ r: PublishResult, extra: String = "") -> String {
     "{\(extra)\"key\":\"\(r.outcome.key.value)\",\"seq\":\(r.outcome.seq),\"id\":\(JSONText.quoted(r.outcome.id)),"
         + "\"status\":\"\(r.outcome.status.rawValue)\",\"subscribers\":\(r.subscribers.count),\"duplicate\":\(r.duplicate)}"
 }
+
+extension Hub {
+    /// Publishes from any thread and returns once the store holds the outcome (at once for the
+    /// memory store, after its batch's fsync for the log): the outcome worker completes a job
+    /// only then.
+    public func publishStored(_ request: PublishRequest) async -> Result<PublishResult, HubError> {
+        let result = publish(request)
+        guard case .success(let published) = result, store.isDurable else { return result }
+        let metrics = self.metrics
+        let started = HubClock.monotonicNanoseconds
+        return await withCheckedContinuation { (c: CheckedContinuation<Result<PublishResult, HubError>, Never>) in
+            let completion: @Sendable (Result<Void, HubError>) -> Void = { stored in
+                metrics.storeAppends.add(1, ordering: .relaxed)
+                metrics.storeLatencyMicros.add(Int((HubClock.monotonicNanoseconds - started) / 1000), ordering: .relaxed)
+                if case .failure = stored { metrics.storeFailures.add(1, ordering: .relaxed) }
+                c.resume(returning: stored.map { published })
+            }
+            if published.duplicate { store.afterPendingWrites(completion) } else { store.append(published.outcome, completion: completion) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+// One outgoing TCP connection on a loop: non-blocking connect, corked writes, reads handed to
+// the owner. The HTTP and WebSocket clients own one each. Loop-confined.
+import CSystemShims
+import Glibc
+import HubBytes
+import Reactor
+
+final class ClientSocket: IOHandler {
+    let loop: EventLoop
+    let fd: Int32
+    private let transport: TCPTransport
+    private var output = OutputQueue()
+    private var interest: UInt32 = IOEvents.readable | IOEvents.writable
+    private var flushRequested = false
+    private(set) var connected = false
+    private(set) var closed = false
+
+    var onConnected: (() -> Void)?
+    var onBytes: ((UnsafeRawBufferPointer) -> Void)?
+    /// Called once when the socket ends: nil for an orderly close by the peer, else the reason.
+    var onClosed: ((String?) -> Void)?
+
+    /// Resolves `host` (blocking: call off the loop) to an IPv4 literal.
+    static func resolve(_ host: String) throws(HTTPClientError) -> String {
+        if host == "localhost" { return "127.0.0.1" }
+        var out = [CChar](repeating: 0, count: 64)
+        let rc = hub_resolve_ipv4(host, &out, 64)
+        guard rc == 0 else { throw .connectFailed("cannot resolve \(host)") }
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    init(loop: EventLoop, address: String, port: Int) throws(HTTPClientError) {
+        self.loop = loop
+        do { fd = try Connector.connect(host: address, port: port) } catch { throw .connectFailed("\(address):\(port): \(error)") }
+        transport = TCPTransport(fd: fd)
+        do { try loop.register(fd, self, events: interest) } catch {
+            transport.close()
+            throw .connectFailed("\(error)")
+        }
+    }
+
+    func handleEvents(_ events: UInt32) {
+        if !connected {
+            let err = hub_socket_error(fd)
+            if err != 0 || events & (IOEvents.error | IOEvents.hangup) != 0 && events & IOEvents.readable == 0 {
+                close(reason: "connect: \(String(cString: strerror(err == 0 ? ECONNREFUSED : err)))")
+                return
+            }
+            guard events & IOEvents.writable != 0 else { return }
+            connected = true
+            onConnected?()
+            if closed { return }
+            flushQueuedOutput()
+        }
+        if events & IOEvents.writable != 0, !output.isEmpty { flushQueuedOutput() }
+        if events & (IOEvents.readable | IOEvents.hangup | IOEvents.error) != 0 { readAll() }
+    }
+
+    private func readAll() {
+        let buffer = loop.receiveBuffer
+        while !closed {
+            switch transport.read(into: buffer) {
+            case .bytes(let n): onBytes?(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            case .wouldBlock: return
+            case .closed: close(reason: nil); return
+            case .failed(let e): close(reason: String(cString: strerror(e))); return
+            }
+        }
+    }
+
+    func send(_ bytes: OutboundBytes) {
+        guard !closed else { return }
+        output.append(bytes)
+        if connected && !flushRequested {
+            flushRequested = true
+            loop.requestFlush(self)
+        }
+    }
+
+    func flushQueuedOutput() {
+        flushRequested = false
+        guard connected, !closed else { return }
+        while !output.isEmpty {
+            switch transport.write(from: output, scratch: loop.writeScratch) {
+            case .bytes(let n): output.consume(n)
+            case .wouldBlock: setInterest(IOEvents.readable | IOEvents.writable); return
+            case .closed: close(reason: "peer closed while writing"); return
+            case .failed(let e): close(reason: String(cString: strerror(e))); return
+            }
+        }
+        setInterest(IOEvents.readable)
+    }
+
+    private func setInterest(_ events: UInt32) {
+        if events != interest { interest = events; loop.modify(fd, events: events) }
+    }
+
+    func close(reason: String?) {
+        guard !closed else { return }
+        closed = true
+        loop.deregister(fd)
+        transport.close()
+        output.removeAll()
+        let done = onClosed
+        onClosed = nil
+        onBytes = nil
+        onConnected = nil
+        done?(reason)
+    }
+}
