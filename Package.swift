@@ -10,8 +10,11 @@ let package = Package(
     name: "AffinityHub",
     products: [
         .executable(name: "affinity-hub", targets: ["affinity-hub"]),
+        .executable(name: "affinity-demo", targets: ["affinity-demo"]),
         .library(name: "HTTP1", targets: ["HTTP1"]),
         .library(name: "WebSocket", targets: ["WebSocket"]),
+        .library(name: "AffinityClient", targets: ["AffinityClient", "CamundaClient"]),
+        .library(name: "CamundaClient", targets: ["CamundaClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,10 +61,20 @@ let package = Package(
         // The hub's outcome worker: publish-outcome jobs → stored, delivered outcomes → completed jobs.
         .target(name: "OutcomeWorker", dependencies: ["CamundaClient", "HubServer", "HubCore", "HubBytes",
                                                       .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // The client library: a hub connection that resumes, outcome waits and callbacks, and
+        // "start an instance and await its outcome" on the engine client.
+        .target(name: "AffinityClient", dependencies: ["HTTPClient", "CamundaClient", "HubBytes", "Auth", "Reactor"], swiftSettings: strict),
         // The dev engine's REST v2 subset, served by the hub's own HTTP layer.
         .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
                           dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth", "OutcomeWorker", "CamundaClient", "DevEngineServer", "DevEngine",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: strict),
+
+        // The order-fulfilment demo: REST server + service-task workers (demo/README.md).
+        .executableTarget(name: "affinity-demo",
+                          dependencies: ["AffinityClient", "CamundaClient", "HubServer", "HubBytes", "HTTP1", "Reactor",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),

@@ -93,7 +93,7 @@ extension Router {
             case .success(let (key, def)):
                 if !awaiting {
                     exchange.respond(ok(engine.instanceCreated(def, key: key, variables: nil)))
-                } else if let box = ExchangeBox(exchange) {
+                } else if let box = ExchangeHandle(exchange) {
                     let timeout = Int64(body["requestTimeout"]?.intValue.flatMap { $0 > 0 ? $0 : nil } ?? 300_000)
                     engine.completionWaiters.withLock { $0[key, default: []].append(CompletionWaiter(box: box, fetchVariables: fetch, deadlineMs: now() + timeout)) }
                 }
@@ -142,7 +142,7 @@ extension Router {
                 exchange.respond(ok(["jobs": .array(jobs.map(\.json))]))
                 return
             }
-            guard let box = ExchangeBox(exchange) else { return }
+            guard let box = ExchangeHandle(exchange) else { return }
             let wait = Int64(requestTimeout == 0 ? 10_000 : Swift.min(requestTimeout, 600_000))
             engine.waiters.withLock {
                 $0.append(ActivationWaiter(box: box, type: type, worker: worker, timeoutMs: Int64(timeout), max: Swift.min(max, 1000),

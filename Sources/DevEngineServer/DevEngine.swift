@@ -113,7 +113,7 @@ public final class DevEngine: Sendable {
     }
 
     /// Sends activated jobs; if the poller has gone meanwhile, the jobs are offered again at once.
-    func deliver(_ jobs: [EngineCore.ActivatedJob], to box: ExchangeBox) {
+    func deliver(_ jobs: [EngineCore.ActivatedJob], to box: ExchangeHandle) {
         let body = JSONValue.object(["jobs": .array(jobs.map(\.json))]).serialized()
         let keys = jobs.compactMap { $0.json["jobKey"]?.stringValue.flatMap { Int64($0) } }
         box.respond(.json(200, body)) { [weak self] in

@@ -37,7 +37,8 @@ final class EventStream: OutcomeSink {
         case .success(let replay):
             subscriber = ref
             context.sinks[ref.id] = self
-            exchange.startStream(headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")])
+            exchange.startStream(headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no"),
+                                                  ("Access-Control-Allow-Origin", "*")])
             exchange.send(Array("retry: 2000\n: connected\n\n".utf8))
             scheduleHeartbeat()
             for outcome in replay { deliver(SharedOutcome(outcome)) }

@@ -56,6 +56,10 @@ extension Router {
         }, fallback: nil))
 
         add("/v1/stats", .http(methods: ["GET"]) { _, _ in .json(200, statsJSON(hub: hub, stats: stats), headers: [("Cache-Control", "no-store")]) })
+        add("/v1/client.js", .http(methods: ["GET"]) { _, _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", "text/javascript; charset=utf-8"), ("Cache-Control", "max-age=300"),
+                                                ("Access-Control-Allow-Origin", "*")], body: Array(BrowserClient.script.utf8))
+        })
         add("/", .http(methods: ["GET"]) { _, _ in
             HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(Dashboard.html.utf8))
         })

@@ -45,11 +45,12 @@ final class LongPoll: OutcomeSink {
     private func finish(_ envelope: [UInt8]?) {
         guard subscriber != nil else { return }
         stop()
-        if let envelope { answer(envelope) } else { exchange.respond(HTTPResponse(status: 204)) }
+        if let envelope { answer(envelope) } else { exchange.respond(HTTPResponse(status: 204, headers: [("Access-Control-Allow-Origin", "*")])) }
     }
 
     private func answer(_ envelope: [UInt8]) {
-        exchange.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: envelope))
+        exchange.respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                                                                 ("Access-Control-Allow-Origin", "*")], body: envelope))
     }
 
     private func stop() {

@@ -1,0 +1,87 @@
+// The demo page: place orders, watch each outcome arrive live through the hub's browser client.
+enum DemoPage {
+    static func html(hubURL: String) -> String {
+        page.replacingOccurrences(of: "__HUB__", with: hubURL)
+    }
+
+    static let page = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>AffinityHub demo: order fulfilment</title>
+<style>
+  body { font: 15px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 52rem; color: #222; }
+  form { display: flex; gap: .6rem; align-items: end; flex-wrap: wrap; margin-bottom: 1.5rem; }
+  label { display: flex; flex-direction: column; font-size: 13px; color: #555; }
+  input, select, button { font: inherit; padding: .35rem .5rem; }
+  table { width: 100%; border-collapse: collapse; }
+  td, th { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #eee; font-size: 14px; }
+  .pending { color: #a60; } .completed { color: #070; font-weight: 600; } .failed { color: #b00; font-weight: 600; }
+  code { font-size: 12px; color: #555; }
+</style>
+</head>
+<body>
+<h1>Order fulfilment</h1>
+<p>Each order starts an <code>order-fulfilment</code> workflow. The page gets <code>202 Accepted</code> at once and awaits the
+workflow's outcome live from the hub (WebSocket, SSE fallback) with <code>/v1/client.js</code>.</p>
+<form id="order">
+  <label>Item <input id="item" value="book" maxlength="64" required></label>
+  <label>Quantity <input id="quantity" type="number" min="1" max="100" value="1" required></label>
+  <label>Scenario
+    <select id="scenario">
+      <option value="ok">ships</option>
+      <option value="decline">payment declined</option>
+      <option value="outOfStock">out of stock</option>
+      <option value="slow">slow shipping (8 s)</option>
+    </select>
+  </label>
+  <button id="place" type="submit">Place order</button>
+</form>
+<table>
+  <thead><tr><th>Order</th><th>Item</th><th>Status</th><th>Details</th></tr></thead>
+  <tbody id="orders"></tbody>
+</table>
+<script type="module">
+import { awaitOutcome } from "__HUB__/v1/client.js";
+
+const rows = document.getElementById("orders");
+document.getElementById("order").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const item = document.getElementById("item").value;
+  const quantity = Number(document.getElementById("quantity").value);
+  const scenario = document.getElementById("scenario").value;
+  const simulate = scenario === "decline" ? { decline: true } : scenario === "outOfStock" ? { outOfStock: true }
+                 : scenario === "slow" ? { delayMs: 8000 } : {};
+  const row = rows.insertRow(0);
+  row.innerHTML = "<td>…</td><td></td><td class=pending>placing</td><td></td>";
+  row.cells[1].textContent = `${quantity} × ${item}`;
+  const response = await fetch("/purchase?wait=0", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                     body: JSON.stringify({ item, quantity, simulate }) });
+  const order = await response.json();
+  row.dataset.key = order.key || "";
+  row.cells[0].textContent = order.orderId || "—";
+  if (response.status !== 202) { show(row, order.status || "failed", order.outcome ? order.outcome.data : order); return; }
+  row.cells[2].textContent = "pending";
+  try {
+    const outcome = await awaitOutcome(order.hub.key, { token: order.hub.token || undefined, timeoutMs: 120000 });
+    show(row, outcome.status, outcome.data);
+  } catch (e) {
+    show(row, "failed", { error: String(e) });
+  }
+});
+
+function show(row, status, data) {
+  row.cells[2].className = status === "completed" ? "completed" : status === "pending" ? "pending" : "failed";
+  row.cells[2].textContent = status === "completed" ? "shipped" : status;
+  row.cells[3].innerHTML = "";
+  const code = document.createElement("code");
+  code.textContent = JSON.stringify(data);
+  row.cells[3].appendChild(code);
+  row.dataset.status = status;
+}
+</script>
+</body>
+</html>
+"""#
+}

@@ -1,0 +1,53 @@
+// The workflow's service tasks, with the delays and failures of real services:
+//   payment   100–500 ms; declines totals over 1000 or `simulate.decline` (BPMN error PAYMENT_DECLINED)
+//   inventory 50–300 ms; out of stock for "unobtainium" or `simulate.outOfStock`
+//   shipping  100–600 ms, plus `simulate.delayMs`
+// Each attempt fails transiently with probability `flakiness`; the engine retries it.
+import CamundaClient
+import HubBytes
+
+struct ServiceWorker: Sendable {
+    let type: String
+    let handle: @Sendable (ActivatedJob) async -> JobResult
+}
+
+enum ServiceWorkers {
+    static func all(flakiness: Double) -> [ServiceWorker] {
+        @Sendable func flaky(_ job: ActivatedJob) -> Bool {
+            // Deterministic runs for tests: simulate.reliable turns flakiness off; the last retry always goes through.
+            if job.variables["simulate"]?["reliable"]?.boolValue == true || job.retries <= 1 { return false }
+            return Double.random(in: 0..<1) < flakiness
+        }
+        @Sendable func pause(_ lo: Int, _ hi: Int) async { try? await Task.sleep(for: .milliseconds(Int.random(in: lo...hi))) }
+        @Sendable func simulate(_ job: ActivatedJob, _ name: String) -> JSONValue? { job.variables["simulate"]?[name] }
+
+        let payment = ServiceWorker(type: "payment") { job in
+            await pause(100, 500)
+            if flaky(job) { return .retry("payment provider timed out") }
+            let quantity = job.variables["quantity"]?.intValue ?? 1
+            let price = job.variables["unitPrice"]?.doubleValue ?? 25
+            let total = Double(quantity) * price
+            if simulate(job, "decline")?.boolValue == true || total > 1000 {
+                return .bpmnError(code: "PAYMENT_DECLINED", message: "card declined",
+                                  variables: ["reason": .string("payment declined for \(total)")])
+            }
+            return .complete(["total": JSONValue(total), "paymentId": .string("pay-\(UInt32.random(in: 0...UInt32.max))")])
+        }
+        let inventory = ServiceWorker(type: "inventory") { job in
+            await pause(50, 300)
+            if flaky(job) { return .retry("inventory service unavailable") }
+            let item = job.variables["item"]?.stringValue ?? ""
+            if simulate(job, "outOfStock")?.boolValue == true || item == "unobtainium" {
+                return .complete(["inStock": false, "reason": .string("\(item) is out of stock")])
+            }
+            return .complete(["inStock": true, "reservationId": .string("res-\(UInt32.random(in: 0...UInt32.max))")])
+        }
+        let shipping = ServiceWorker(type: "shipping") { job in
+            await pause(100, 600)
+            if let extra = simulate(job, "delayMs")?.intValue, extra > 0 { try? await Task.sleep(for: .milliseconds(min(extra, 120_000))) }
+            if flaky(job) { return .retry("carrier API returned 503") }
+            return .complete(["trackingNumber": .string("TRK\(UInt32.random(in: 100_000...999_999))")])
+        }
+        return [payment, inventory, shipping]
+    }
+}
