@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing the hub needs on Debian 12: the system's OpenSSL and zlib
-# headers, the openssl CLI (test certificates), headless Chromium (the dashboard test), and a
+# headers, the openssl CLI (test certificates), headless Chromium and its WebDriver (the dashboard and demo tests), and a
 # Python venv with the independent test clients. Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libssl-dev zlib1g-dev openssl pkg-config python3-venv chromium; do
+for pkg in libssl-dev zlib1g-dev openssl pkg-config python3-venv chromium chromium-driver; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import DevEngine
+
+let demoBPMN: [UInt8] = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../demo/order-fulfilment.bpmn")
+    return [UInt8](try! Data(contentsOf: url))
+}()
+
+func process(_ body: String, extra: String = "") -> [UInt8] {
+    Array("""
+    <?xml version="1.0" encoding="UTF-8"?>
+    <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d">
+      <bpmn:process id="p" isExecutable="true">\(body)</bpmn:process>\(extra)
+    </bpmn:definitions>
+    """.utf8)
+}
+
+func deployError(_ bytes: [UInt8]) -> String? {
+    if case .failure(let e) = BPMNParser.parse(bytes, resourceName: "t.bpmn") { return e.message }
+    return nil
+}
+
+@Suite struct BPMNSubset {
+    @Test func readsTheDemoModelAsTheModelerWroteIt() throws {
+        let models = try BPMNParser.parse(demoBPMN, resourceName: "order-fulfilment.bpmn").get()
+        #expect(models.count == 1)
+        let m = models[0]
+        #expect(m.processId == "order-fulfilment")
+        guard case .serviceTask(let publish) = m.elements["PublishFailed"]?.kind else { Issue.record("no publish task"); return }
+        #expect(publish.type == "publish-outcome")
+        #expect(publish.headers["affinityStatus"] == "failed")
+        #expect(m.errorBoundaries["ChargePayment"]?.first?.errorCode == "PAYMENT_DECLINED")
+        guard case .exclusiveGateway(let def) = m.elements["InStock"]?.kind else { Issue.record("no gateway"); return }
+        #expect(def == "Flow_outOfStock")
+    }
+
+    @Test func refusesElementsOutsideTheSubsetNamingThem() {
+        let parallel = process(#"<bpmn:startEvent id="s"/><bpmn:parallelGateway id="Fork"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="Fork"/>"#)
+        #expect(deployError(parallel)?.contains("parallelGateway 'Fork'") == true)
+        let timer = process(#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="Wait"><bpmn:timerEventDefinition/></bpmn:intermediateCatchEvent>"#)
+        #expect(deployError(timer)?.contains("'Wait'") == true)
+        let io = process(#"<bpmn:startEvent id="s"/><bpmn:serviceTask id="T"><bpmn:extensionElements><zeebe:taskDefinition type="x"/><zeebe:ioMapping/></bpmn:extensionElements></bpmn:serviceTask>"#)
+        #expect(deployError(io)?.contains("zeebe:ioMapping") == true)
+        let userTask = process(#"<bpmn:startEvent id="s"/><bpmn:userTask id="Approve"/>"#)
+        #expect(deployError(userTask)?.contains("userTask 'Approve'") == true)
+    }
+
+    @Test func refusesModelsThatCannotRunFaithfully() {
+        let noType = process(#"<bpmn:startEvent id="s"/><bpmn:serviceTask id="T"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="T"/>"#)
+        #expect(deployError(noType)?.contains("taskDefinition") == true)
+        let split = process(#"<bpmn:startEvent id="s"/><bpmn:endEvent id="a"/><bpmn:endEvent id="b"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/><bpmn:sequenceFlow id="f2" sourceRef="s" targetRef="b"/>"#)
+        #expect(deployError(split)?.contains("exactly one outgoing flow") == true)
+        let unconditional = process(#"<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="g"/><bpmn:endEvent id="a"/><bpmn:endEvent id="b"/><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="g"/><bpmn:sequenceFlow id="f1" sourceRef="g" targetRef="a"/><bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="b"/>"#)
+        #expect(deployError(unconditional)?.contains("needs a condition") == true)
+        let badCondition = process(#"<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="g" default="f2"/><bpmn:endEvent id="a"/><bpmn:endEvent id="b"/><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="g"/><bpmn:sequenceFlow id="f1" sourceRef="g" targetRef="a"><bpmn:conditionExpression>=x &gt;</bpmn:conditionExpression></bpmn:sequenceFlow><bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="b"/>"#)
+        #expect(deployError(badCondition)?.contains("f1") == true)
+        let twoStarts = process(#"<bpmn:startEvent id="s1"/><bpmn:startEvent id="s2"/>"#)
+        #expect(deployError(twoStarts)?.contains("exactly one none start event") == true)
+        let dangling = process(#"<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="nowhere"/>"#)
+        #expect(deployError(dangling)?.contains("nowhere") == true)
+        #expect(deployError(Array("not xml".utf8)) != nil)
+    }
+}
