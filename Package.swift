@@ -84,6 +84,11 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog"], swiftSettings: strict),
         .testTarget(name: "DevEngineTests", dependencies: ["DevEngine", "HubBytes"], swiftSettings: strict),
+        // The clients against the dev engine and the hub, in-process over loopback.
+        .testTarget(name: "EngineClientTests",
+                    dependencies: ["CamundaClient", "AffinityClient", "HTTPClient", "DevEngineServer", "DevEngine", "HubServer", "HubCore",
+                                   "HubBytes", "HTTP1", "Auth", "OutcomeWorker", .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
     ]

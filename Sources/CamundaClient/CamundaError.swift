@@ -14,7 +14,8 @@ public struct ProblemDetail: Error, Sendable, Equatable, CustomStringConvertible
 
     public var description: String { "\(status) \(title): \(detail)" }
 
-    init(status: Int, body: [UInt8]) {
+    /// Decodes an error response (any body: a non-JSON one becomes the detail).
+    public init(status: Int, body: [UInt8]) {
         let json = (try? JSONValue.parse(body).get()) ?? .null
         type = json["type"]?.stringValue ?? "about:blank"
         title = json["title"]?.stringValue ?? "HTTP \(status)"

@@ -1,0 +1,48 @@
+import Auth
+import DevEngineServer
+import Foundation
+import HTTP1
+import HubCore
+import HubServer
+import Logging
+
+/// In-process servers on loopback port 0: the dev engine, the hub, or both, like the binary wires them.
+final class Running: @unchecked Sendable {
+    // @unchecked Sendable: set up once before use; the servers and engine are themselves Sendable.
+    let server: Server
+    let engine: DevEngine?
+    let hub: Hub?
+    var url: String { "http://127.0.0.1:\(server.port!)" }
+
+    init(engineAuth: DevEngineAuth? = DevEngineAuth.none, hub: Hub? = nil, port: Int = 0, extraRoutes: (inout Router) -> Void = { _ in }) throws {
+        let stats = ServerStats(), lifecycle = Lifecycle()
+        var router = Router.transportRoutes(echoPath: nil, stats: stats, lifecycle: lifecycle, hub: hub)
+        if let hub { router.addHubRoutes(hub: hub, access: AccessPolicy(publisherKeys: [], tokenSecret: nil), limits: InterfaceLimits(), stats: stats) }
+        engine = engineAuth.map { DevEngine(auth: $0) }
+        if let engine { router.addDevEngineRoutes(engine) }
+        extraRoutes(&router)
+        var config = ServerConfig()
+        config.port = port
+        config.loops = 1
+        config.drainTimeoutMs = 200
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        server = try Server(config: config, router: router, stats: stats, lifecycle: lifecycle, hub: hub, logger: logger)
+        self.hub = hub
+    }
+
+    func stop() {
+        engine?.stop()
+        server.shutdown()
+    }
+}
+
+let demoModel: [UInt8] = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../demo/order-fulfilment.bpmn").standardized
+    return [UInt8](try! Data(contentsOf: url))
+}()
+
+let listenerModel: [UInt8] = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tests/integration/fixtures/listener-outcome.bpmn").standardized
+    return [UInt8](try! Data(contentsOf: url))
+}()
