@@ -24,12 +24,13 @@ def hub_binary():
 class Hub:
     """A running hub process: its ports, and how to stop it."""
 
-    def __init__(self, args, tls_files=None, nofile=None):
+    def __init__(self, args, tls_files=None, nofile=None, env=None):
         cmd = [hub_binary(), "serve", "--port", "0", "--log-level", "warning"] + args
         if tls_files:
             cmd += ["--tls-cert", tls_files[0], "--tls-key", tls_files[1], "--tls-port", "0"]
         limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit,
+                                     env={**os.environ, **(env or {})})
         self.port = None
         self.tls_port = None
         deadline = time.time() + 15
@@ -78,8 +79,8 @@ class Hub:
 def make_hub():
     hubs = []
 
-    def start(*args, tls_files=None, nofile=None):
-        hub = Hub(list(args), tls_files=tls_files, nofile=nofile)
+    def start(*args, tls_files=None, nofile=None, env=None):
+        hub = Hub(list(args), tls_files=tls_files, nofile=nofile, env=env)
         hubs.append(hub)
         return hub
 
