@@ -16,7 +16,9 @@ module() {  # name, sources...
 module HubBytes Sources/HubBytes/*.swift
 module HTTP1 Sources/HTTP1/*.swift
 module WebSocket Sources/WebSocket/*.swift
-for target in FuzzHTTP FuzzFrames FuzzInflate FuzzExtensions FuzzJSON; do
-    swiftc "${flags[@]}" -module-name "$target" fuzz/$target.swift "$obj"/HubBytes.o "$obj"/HTTP1.o "$obj"/WebSocket.o -lz -o "$out/$target"
+module DevEngine $(find Sources/DevEngine -name '*.swift')
+for target in FuzzHTTP FuzzFrames FuzzInflate FuzzExtensions FuzzJSON FuzzResponse FuzzEngineInput; do
+    swiftc "${flags[@]}" -module-name "$target" fuzz/$target.swift "$obj"/HubBytes.o "$obj"/HTTP1.o "$obj"/WebSocket.o "$obj"/DevEngine.o \
+        -lz -o "$out/$target"
 done
 echo "built: $(ls $out | grep Fuzz | tr '\n' ' ')"
