@@ -94,7 +94,10 @@ extension Connection {
         // Answered already (a memory-store publish): the request loop just goes on. Still open
         // (long-poll, SSE, a durable publish): only a hang-up is watched meanwhile, and pipelined
         // bytes wait in the socket.
-        if self.exchange === exchange { pauseReading() }
+        if self.exchange === exchange {
+            pauseReading()
+            setDeadline(.exchange, afterMs: Self.exchangeDeadlineMs)
+        }
     }
 
     /// The exchange answered (`response`) or ended its stream (nil): go on with the next request.

@@ -46,10 +46,14 @@ public final class Connection: IOHandler {
     /// Reading paused because the peer is not reading our responses.
     var readPaused = false
 
-    enum Deadline { case requestHead, requestBody, keepAlive, webSocketIdle, webSocketPong, closing }
+    /// `.exchange`: a long-poll, SSE stream or deferred answer is open; it bounds its own time
+    /// (and a hang-up cancels it), so the request-head deadline must not cut it off.
+    enum Deadline { case requestHead, requestBody, keepAlive, exchange, webSocketIdle, webSocketPong, closing }
     var deadlineKind: Deadline = .requestHead
     var deadline: UInt64 = 0
     private var timer: (id: TimerQueue.TimerID, at: UInt64)?
+
+    static let exchangeDeadlineMs = 86_400_000
 
     init(context: LoopContext, transport: StreamTransport, peer: String) {
         self.context = context
@@ -302,6 +306,9 @@ public final class Connection: IOHandler {
             }
         case .keepAlive:
             abort()
+        case .exchange:
+            // Still open a day later: whatever it waits for is not coming; re-arm rather than cut.
+            setDeadline(.exchange, afterMs: Self.exchangeDeadlineMs)
         case .webSocketIdle:
             sendControl(.ping, payload: [])
             setDeadline(.webSocketPong, afterMs: config.webSocketPongTimeoutMs)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole demo on embedded defaults, in one command: the hub with its dev engine and outcome
+# worker (port 8080), and the demo's REST server with its service workers (port 8081).
+# Prints the page's URL; Ctrl-C stops both. HUB_PORT / DEMO_PORT override the ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release --product affinity-hub 2>&1 | tail -1
+swift build -c release --product affinity-demo 2>&1 | tail -1
+bin="$(swift build -c release --show-bin-path)"
+hub_port=${HUB_PORT:-8080}
+demo_port=${DEMO_PORT:-8081}
+
+"$bin/affinity-hub" serve --port "$hub_port" --dev-engine --log-level warning &
+hub_pid=$!
+trap 'kill "$hub_pid" ${demo_pid:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$hub_port/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+"$bin/affinity-demo" --hub "http://127.0.0.1:$hub_port" --port "$demo_port" &
+demo_pid=$!
+echo
+echo "AffinityHub demo: open http://127.0.0.1:$demo_port/   (hub dashboard: http://127.0.0.1:$hub_port/)"
+echo "  or: curl -X POST http://127.0.0.1:$demo_port/purchase -d '{\"item\":\"book\",\"quantity\":1}'"
+wait "$demo_pid"
