@@ -99,6 +99,9 @@ final class RequestHandle: @unchecked Sendable {
 /// Idle connections by host:port. Loop-confined.
 final class ConnectionPool: @unchecked Sendable {
     // @unchecked Sendable: every member is used only inside `loop.execute` closures, on the loop.
+    /// An idle connection is closed after this long: below the keep-alive timeout of common servers
+    /// (Node 5 s, nginx 75 s, this hub 30 s), so a request never races the server's own idle close.
+    static let idleTimeoutMs = 4_000
     let loop: EventLoop
     private var idle: [String: [PooledConnection]] = [:]
 
@@ -123,7 +126,7 @@ final class ConnectionPool: @unchecked Sendable {
             if reusable, let self {
                 var list = self.idle[key] ?? []
                 list.removeAll { $0.socket.closed }
-                if list.count < maxIdle { list.append(c); c.parkIdle() } else { c.socket.close(reason: "pool full") }
+                if list.count < maxIdle { list.append(c); c.parkIdle(forMs: Self.idleTimeoutMs) } else { c.socket.close(reason: "pool full") }
                 self.idle[key] = list
             }
             completion(result)
@@ -141,6 +144,7 @@ final class PooledConnection {
     init(socket: ClientSocket) { self.socket = socket }
 
     func run(_ request: ClientRequest, timeoutMs: Int, maxBytes: Int, handle: RequestHandle, completion: @escaping (Result<ClientResponse, Error>, Bool) -> Void) {
+        idleSince = 0
         parser = ResponseParser(maxBodyBytes: maxBytes)
         parser.expectsNoBody = request.method == "HEAD"
         done = completion
@@ -178,10 +182,18 @@ final class PooledConnection {
         }
     }
 
-    /// Idle in the pool: a close by the server just ends the socket.
-    func parkIdle() {
+    /// Idle in the pool: a close by the server just ends the socket; so does `forMs` without use.
+    func parkIdle(forMs ms: Int) {
         socket.onClosed = nil
+        idleSince = socket.loop.now
+        let parkedAt = idleSince
+        _ = socket.loop.scheduleTimer(afterMilliseconds: ms) { [weak self] in
+            guard let self, self.done == nil, self.idleSince == parkedAt else { return }
+            self.socket.close(reason: "idle")
+        }
     }
+
+    private var idleSince: UInt64 = 0
 
     private func finish(_ result: Result<ClientResponse, Error>, reusable: Bool) {
         guard let done else { return }
