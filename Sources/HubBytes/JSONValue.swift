@@ -36,171 +36,70 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
     // MARK: parsing
 
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) -> Result<JSONValue, JSONError> {
-        bytes.withUnsafeBytes { raw in
-            var reader = Reader(bytes: raw, maxDepth: maxDepth)
-            do {
-                reader.skipSpace()
-                let value = try reader.value(depth: 0)
-                reader.skipSpace()
-                guard reader.at == raw.count else { throw reader.error("trailing characters after the JSON value") }
-                return .success(value)
-            } catch let e as JSONError {
-                return .failure(e)
-            } catch {
-                return .failure(JSONError(offset: 0, reason: "\(error)"))
-            }
-        }
+    /// Parses `bytes`: validated first by `JSONScanner` (the hub's one strict JSON grammar, with
+    /// its depth bound), then built into a value.
+    public static func parse(_ bytes: [UInt8]) -> Result<JSONValue, JSONError> {
+        if let error = JSONScanner.validate(bytes) { return .failure(error) }
+        var builder = Builder(bytes: bytes)
+        return .success(builder.value())
     }
 
     public static func parse(_ text: String) -> Result<JSONValue, JSONError> { parse(Array(text.utf8)) }
 
-    private struct Reader {
-        let bytes: UnsafeRawBufferPointer
-        let maxDepth: Int
+    /// Builds a value from a document the scanner has validated: no error paths needed.
+    private struct Builder {
+        let bytes: [UInt8]
         var at = 0
-
-        func error(_ reason: String) -> JSONError { JSONError(offset: at, reason: reason) }
 
         mutating func skipSpace() {
             while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09 { at += 1 }
         }
 
-        mutating func expect(_ literal: String, _ value: JSONValue) throws -> JSONValue {
-            for c in literal.utf8 {
-                guard at < bytes.count, bytes[at] == c else { throw error("invalid literal") }
-                at += 1
-            }
-            return value
-        }
-
-        mutating func value(depth: Int) throws -> JSONValue {
-            guard depth <= maxDepth else { throw error("nested deeper than \(maxDepth)") }
-            guard at < bytes.count else { throw error("unexpected end") }
+        mutating func value() -> JSONValue {
+            skipSpace()
             switch bytes[at] {
             case UInt8(ascii: "{"):
                 at += 1
                 var members: [String: JSONValue] = [:]
-                skipSpace()
-                if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object(members) }
                 while true {
                     skipSpace()
-                    guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw error("expected a member name") }
-                    let name = try string()
-                    skipSpace()
-                    guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                    at += 1
-                    skipSpace()
-                    members[name] = try value(depth: depth + 1)
-                    skipSpace()
-                    guard at < bytes.count else { throw error("unexpected end in object") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
                     if bytes[at] == UInt8(ascii: "}") { at += 1; return .object(members) }
-                    throw error("expected ',' or '}'")
+                    if bytes[at] == UInt8(ascii: ",") { at += 1; skipSpace() }
+                    let name = string()
+                    skipSpace()
+                    at += 1  // ':'
+                    members[name] = value()
                 }
             case UInt8(ascii: "["):
                 at += 1
                 var items: [JSONValue] = []
-                skipSpace()
-                if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
                 while true {
                     skipSpace()
-                    items.append(try value(depth: depth + 1))
-                    skipSpace()
-                    guard at < bytes.count else { throw error("unexpected end in array") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
                     if bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
-                    throw error("expected ',' or ']'")
+                    if bytes[at] == UInt8(ascii: ",") { at += 1 }
+                    items.append(value())
                 }
-            case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): return try expect("true", .bool(true))
-            case UInt8(ascii: "f"): return try expect("false", .bool(false))
-            case UInt8(ascii: "n"): return try expect("null", .null)
-            default: return try number()
+            case UInt8(ascii: "\""): return .string(string())
+            case UInt8(ascii: "t"): at += 4; return .bool(true)
+            case UInt8(ascii: "f"): at += 5; return .bool(false)
+            case UInt8(ascii: "n"): at += 4; return .null
+            default:
+                let start = at
+                while at < bytes.count, !Self.ends(bytes[at]) { at += 1 }
+                return .number(String(decoding: bytes[start..<at], as: UTF8.self))
             }
         }
 
-        mutating func number() throws -> JSONValue {
+        static func ends(_ c: UInt8) -> Bool {
+            c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}") || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09
+        }
+
+        mutating func string() -> String {
             let start = at
-            if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
-            func digits() -> Int {
-                let s = at
-                while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39 { at += 1 }
-                return at - s
-            }
-            guard at < bytes.count else { throw error("invalid number") }
-            if bytes[at] == UInt8(ascii: "0") { at += 1 } else if digits() == 0 { throw error("invalid value") }
-            if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
-                at += 1
-                guard digits() > 0 else { throw error("digit expected after '.'") }
-            }
-            if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
-                at += 1
-                if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
-                guard digits() > 0 else { throw error("digit expected in exponent") }
-            }
-            return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self))
-        }
-
-        mutating func hex4() throws -> UInt32 {
-            guard at + 4 <= bytes.count else { throw error("short \\u escape") }
-            var v: UInt32 = 0
-            for _ in 0..<4 {
-                let c = bytes[at]
-                let d: UInt32
-                switch c {
-                case 0x30...0x39: d = UInt32(c - 0x30)
-                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-                default: throw error("bad \\u escape")
-                }
-                v = v << 4 | d
-                at += 1
-            }
-            return v
-        }
-
-        mutating func string() throws -> String {
-            at += 1  // opening quote
-            var out: [UInt8] = []
-            while true {
-                guard at < bytes.count else { throw error("unterminated string") }
-                let c = bytes[at]
-                if c == UInt8(ascii: "\"") { at += 1; break }
-                if c < 0x20 { throw error("control character in string") }
-                if c != UInt8(ascii: "\\") { out.append(c); at += 1; continue }
-                at += 1
-                guard at < bytes.count else { throw error("unterminated escape") }
-                let e = bytes[at]
-                at += 1
-                switch e {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if scalar >= 0xD800 && scalar < 0xDC00 {
-                        guard at + 2 <= bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") else {
-                            throw error("lone surrogate")
-                        }
-                        at += 2
-                        let low = try hex4()
-                        guard low >= 0xDC00 && low < 0xE000 else { throw error("lone surrogate") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                        throw error("lone surrogate")
-                    }
-                    out.append(contentsOf: String(Unicode.Scalar(scalar)!).utf8)
-                default: throw error("unknown escape")
-                }
-            }
-            guard let s = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
-            return s
+            at += 1
+            while bytes[at] != UInt8(ascii: "\"") { at += bytes[at] == UInt8(ascii: "\\") ? 2 : 1 }
+            at += 1
+            return JSONScanner.stringValue(bytes, start..<at) ?? ""
         }
     }
 
