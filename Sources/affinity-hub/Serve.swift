@@ -106,6 +106,10 @@ struct Serve: ParsableCommand {
             throw ValidationError("listening on \(c.host) without --publisher-key and --token-secret would let anyone publish and read outcomes; set both, or pass --insecure")
         }
 
+        if s.bool("dev-engine", flag: engine.devEngine) && !loopback && !s.bool("insecure", flag: insecure) {
+            throw ValidationError("--dev-engine serves an unauthenticated engine API; it listens on loopback only unless you pass --insecure")
+        }
+
         let outcomeStore: OutcomeStore
         switch s.string("store", flag: store, default: "memory")! {
         case "memory": outcomeStore = MemoryOutcomeStore()
