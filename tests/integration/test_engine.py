@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 
@@ -271,5 +272,41 @@ def test_the_demo_page_shows_an_order_outcome_in_a_real_browser(stack):
         assert "shipped" in shipped.text and "telescope" in shipped.text and "TRK" in shipped.text
         # The page awaited the outcome through the hub's browser client, not by polling the demo.
         assert requests.get(hub.http("/v1/client.js")).headers["Content-Type"].startswith("text/javascript")
+
+        # The same client forced onto Server-Sent Events, across origins (page on the demo, hub elsewhere):
+        # a progress outcome then the terminal one, each seen once and in order.
+        key = "sse-" + uuid.uuid4().hex[:8]
+        threading.Timer(1.0, lambda: [requests.post(hub.http(f"/v1/outcomes/{key}"), json={"status": s, "data": {"n": i}})
+                                      for i, s in enumerate(["progress", "completed"])]).start()
+        seen = driver.execute_async_script("""
+            const [hub, key, done] = arguments;
+            const seen = [];
+            import(hub + "/v1/client.js")
+              .then(m => m.awaitOutcome(key, { transport: "sse", timeoutMs: 15000, onOutcome: o => seen.push([o.seq, o.status]) }))
+              .then(o => done({ final: o.data, seen }), e => done({ error: String(e) }));
+        """, hub.http(""), key)
+        assert seen == {"final": {"n": 1}, "seen": [[1, "progress"], [2, "completed"]]}, seen
     finally:
         driver.quit()
+
+
+def test_an_outcome_the_hub_cannot_store_fails_the_job_with_back_off_until_an_incident(make_hub):
+    # One outcome per key: the worker's publish for a key that already has one is refused (429).
+    hub = make_hub("--dev-engine", "--max-outcomes-per-key", "1")
+    base = hub.http("")
+    key = "full-" + uuid.uuid4().hex[:8]
+    assert requests.post(hub.http(f"/v1/outcomes/{key}"), json={"status": "progress"}).status_code == 201
+    deploy(base, "publish-retry.bpmn")
+    pi = engine_call(base, "POST", "/v2/process-instances",
+                     {"processDefinitionId": "publish-retry", "variables": {"affinityKey": key}}).json()["processInstanceKey"]
+    deadline = time.time() + 15
+    incidents = []
+    while time.time() < deadline and not incidents:
+        incidents = engine_call(base, "POST", "/v2/incidents/search", {"filter": {"processInstanceKey": pi}}).json()["items"]
+        time.sleep(0.2)
+    assert incidents, "the job was never given up"
+    assert "could not store the outcome" in incidents[0]["errorMessage"]
+    metrics = requests.get(hub.http("/metrics")).text
+    assert 'affinity_worker_jobs_total{result="failed"} 2' in metrics  # two attempts, the retry after a back-off
+    assert 'affinity_worker_jobs_total{result="completed"} 0' in metrics
+    assert engine_call(base, "GET", f"/v2/process-instances/{pi}").json()["state"] == "ACTIVE"

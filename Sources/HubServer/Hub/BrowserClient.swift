@@ -44,6 +44,8 @@ export function subscribe(key, { hub = scriptOrigin, token, after = 0, onOutcome
     if (useSSE()) {
       // EventSource reconnects by itself and sends Last-Event-ID (= seq).
       source = new EventSource(url(false));
+      // The hub names its events "outcome" (errors come as HTTP answers, which end the source).
+      source.addEventListener("outcome", (e) => deliver(e.data));
       source.onmessage = (e) => deliver(e.data);
       source.onerror = () => { if (source.readyState === EventSource.CLOSED) { source = null; retry(); } };
       return;
