@@ -55,7 +55,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Outgoing HTTP/1.1 and WebSocket on the reactor, for the engine client and the hub client.
-        .target(name: "HTTPClient", dependencies: ["Reactor", "HTTP1", "WebSocket", "HubBytes", "CSystemShims"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes", "CSystemShims"], swiftSettings: strict),
         // Camunda 8 REST API v2 client (async/await) with none/basic/OAuth auth and safe retries.
         .target(name: "CamundaClient", dependencies: ["HTTPClient", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         // The hub's outcome worker: publish-outcome jobs → stored, delivered outcomes → completed jobs.

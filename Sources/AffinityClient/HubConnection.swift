@@ -24,7 +24,11 @@ public final class HubConnection: Sendable {
         /// Silence after which the socket is replaced.
         public var deadAfter: Duration = .seconds(45)
         public var maxBackOff: Duration = .seconds(10)
-        public init(token: String? = nil, publisherKey: String? = nil) { self.token = token; self.publisherKey = publisherKey }
+        /// PEM certificates to trust for an https/wss hub; nil: the system's trust store.
+        public var caFile: String?
+        public init(token: String? = nil, publisherKey: String? = nil, caFile: String? = nil) {
+            self.token = token; self.publisherKey = publisherKey; self.caFile = caFile
+        }
     }
 
     public let url: ClientURL
@@ -189,7 +193,7 @@ public final class HubConnection: Sendable {
                 if let key = options.publisherKey { headers.append(("Authorization", "Bearer \(key)")) }
                 var wsURL = url.appending("/v1/ws")
                 wsURL.scheme = url.isSecure ? "wss" : "ws"
-                let socket = try await WebSocketClient.connect(wsURL, subprotocols: ["affinity.v1"], headers: headers)
+                let socket = try await WebSocketClient.connect(wsURL, subprotocols: ["affinity.v1"], headers: headers, caFile: options.caFile)
                 failures = 0
                 let keys = state.withLock { s -> [(String, UInt64)] in
                     s.socket = socket

@@ -4,6 +4,7 @@
 #define C_OPENSSL_SHIM_H
 #include <openssl/ssl.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 static inline int hub_ssl_ctx_set_min_tls12(SSL_CTX *ctx) {
     return (int)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -30,5 +31,15 @@ static int hub_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *o
 }
 static inline void hub_ssl_ctx_set_alpn_http11(SSL_CTX *ctx) {
     SSL_CTX_set_alpn_select_cb(ctx, hub_alpn_select, NULL);
+}
+/// Client side: SNI (a macro in OpenSSL) and the verification target (host name or IP literal).
+static inline int hub_ssl_set_server_name(SSL *ssl, const char *name, int isIP) {
+    if (isIP) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+    if (SSL_set_tlsext_host_name(ssl, name) != 1) return 0;
+    return SSL_set1_host(ssl, name);
+}
+static inline const char *hub_ssl_verify_error(SSL *ssl) {
+    long rc = SSL_get_verify_result(ssl);
+    return rc == X509_V_OK ? NULL : X509_verify_cert_error_string(rc);
 }
 #endif

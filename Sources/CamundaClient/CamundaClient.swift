@@ -18,9 +18,13 @@ public struct CamundaConfiguration: Sendable {
     public var maxRetries: Int
     /// First back-off; doubles per attempt with full jitter, capped at 10 s.
     public var retryBaseDelay: Duration
+    /// PEM certificates to trust for an https engine (and token endpoint); nil: the system's trust store.
+    public var caFile: String?
 
-    public init(baseURL: String, auth: CamundaAuth = .none, requestTimeout: Duration = .seconds(30), maxRetries: Int = 4, retryBaseDelay: Duration = .milliseconds(200)) {
-        self.baseURL = baseURL; self.auth = auth; self.requestTimeout = requestTimeout; self.maxRetries = maxRetries; self.retryBaseDelay = retryBaseDelay
+    public init(baseURL: String, auth: CamundaAuth = .none, requestTimeout: Duration = .seconds(30), maxRetries: Int = 4,
+                retryBaseDelay: Duration = .milliseconds(200), caFile: String? = nil) {
+        self.baseURL = baseURL; self.auth = auth; self.requestTimeout = requestTimeout; self.maxRetries = maxRetries
+        self.retryBaseDelay = retryBaseDelay; self.caFile = caFile
     }
 }
 
@@ -84,8 +88,10 @@ public final class CamundaClient: Sendable {
     private let http: HTTPClient
     private let tokens: TokenProvider
 
-    public init(_ configuration: CamundaConfiguration, http: HTTPClient = HTTPClient()) throws {
+    /// `http`: a shared client, else one of its own (trusting `configuration.caFile` for https).
+    public init(_ configuration: CamundaConfiguration, http: HTTPClient? = nil) throws {
         guard let url = ClientURL(configuration.baseURL) else { throw CamundaError.transport(.invalidURL(configuration.baseURL)) }
+        let http = http ?? HTTPClient(caFile: configuration.caFile)
         self.configuration = configuration
         self.base = url
         self.http = http

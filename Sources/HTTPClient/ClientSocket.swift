@@ -1,14 +1,25 @@
-// One outgoing TCP connection on a loop: non-blocking connect, corked writes, reads handed to
-// the owner. The HTTP and WebSocket clients own one each. Loop-confined.
+// One outgoing connection on a loop: non-blocking TCP connect, then plain bytes or TLS (the TLS
+// module's transport in client mode: SNI, certificate verification), corked writes, reads handed
+// to the owner. The HTTP and WebSocket clients own one each. Loop-confined.
 import CSystemShims
 import Glibc
 import HubBytes
 import Reactor
+import TLS
+
+/// Where to connect, resolved, and whether to speak TLS there.
+struct Endpoint {
+    var address: String
+    var port: Int
+    /// With TLS: the client context and the name the certificate must carry.
+    var tls: (context: TLSContext, serverName: String)?
+}
 
 final class ClientSocket: IOHandler {
     let loop: EventLoop
     let fd: Int32
-    private let transport: TCPTransport
+    private let transport: StreamTransport
+    private let tls: TLSTransport?
     private var output = OutputQueue()
     private var interest: UInt32 = IOEvents.readable | IOEvents.writable
     private var flushRequested = false
@@ -29,14 +40,33 @@ final class ClientSocket: IOHandler {
         return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    init(loop: EventLoop, address: String, port: Int) throws(HTTPClientError) {
+    init(loop: EventLoop, endpoint: Endpoint) throws(HTTPClientError) {
         self.loop = loop
-        do { fd = try Connector.connect(host: address, port: port) } catch { throw .connectFailed("\(address):\(port): \(error)") }
-        transport = TCPTransport(fd: fd)
+        do { fd = try Connector.connect(host: endpoint.address, port: endpoint.port) } catch {
+            throw .connectFailed("\(endpoint.address):\(endpoint.port): \(error)")
+        }
+        if let (context, name) = endpoint.tls {
+            do { tls = try TLSTransport(fd: fd, clientContext: context, serverName: name) } catch {
+                TCPTransport(fd: fd).close()
+                throw .connectFailed("TLS: \(error)")
+            }
+            transport = tls!
+        } else {
+            tls = nil
+            transport = TCPTransport(fd: fd)
+        }
         do { try loop.register(fd, self, events: interest) } catch {
             transport.close()
             throw .connectFailed("\(error)")
         }
+    }
+
+    /// A failure during the TLS handshake, in words (an unverifiable certificate, mostly).
+    private func describe(_ err: Int32) -> String {
+        if let tls, !tls.isHandshakeComplete {
+            return "TLS handshake failed" + (tls.verificationError.map { ": certificate \($0)" } ?? "")
+        }
+        return String(cString: strerror(err))
     }
 
     func handleEvents(_ events: UInt32) {
@@ -52,8 +82,12 @@ final class ClientSocket: IOHandler {
             if closed { return }
             flushQueuedOutput()
         }
-        if events & IOEvents.writable != 0, !output.isEmpty { flushQueuedOutput() }
-        if events & (IOEvents.readable | IOEvents.hangup | IOEvents.error) != 0 { readAll() }
+        if events & IOEvents.writable != 0, !output.isEmpty || transport.needsWritable { flushQueuedOutput() }
+        if events & (IOEvents.readable | IOEvents.hangup | IOEvents.error) != 0 {
+            readAll()
+            // TLS: a write that waited for the handshake (or a renegotiation read) can go on now.
+            if !closed, transport.writeNeedsReadable || (tls != nil && !output.isEmpty) { flushQueuedOutput() }
+        }
     }
 
     private func readAll() {
@@ -61,9 +95,15 @@ final class ClientSocket: IOHandler {
         while !closed {
             switch transport.read(into: buffer) {
             case .bytes(let n): onBytes?(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            case .wouldBlock: return
-            case .closed: close(reason: nil); return
-            case .failed(let e): close(reason: String(cString: strerror(e))); return
+            case .wouldBlock:
+                // OpenSSL may hold decrypted bytes epoll cannot see.
+                if transport.hasBufferedInput { continue }
+                return
+            case .closed:
+                if let tls, !tls.isHandshakeComplete { close(reason: describe(0)); return }
+                close(reason: nil)
+                return
+            case .failed(let e): close(reason: describe(e)); return
             }
         }
     }
@@ -83,9 +123,12 @@ final class ClientSocket: IOHandler {
         while !output.isEmpty {
             switch transport.write(from: output, scratch: loop.writeScratch) {
             case .bytes(let n): output.consume(n)
-            case .wouldBlock: setInterest(IOEvents.readable | IOEvents.writable); return
-            case .closed: close(reason: "peer closed while writing"); return
-            case .failed(let e): close(reason: String(cString: strerror(e))); return
+            case .wouldBlock:
+                // TLS waiting for the peer's handshake bytes needs readable only (EPOLLOUT would spin).
+                setInterest(transport.writeNeedsReadable ? IOEvents.readable : IOEvents.readable | IOEvents.writable)
+                return
+            case .closed: close(reason: describe(EPIPE)); return
+            case .failed(let e): close(reason: describe(e)); return
             }
         }
         setInterest(IOEvents.readable)

@@ -1,5 +1,5 @@
-// The URLs the project's clients dial: http:// and ws:// (https/wss need the TLS client, see
-// docs/engine.md). Host names are resolved to IPv4 when a connection is made.
+// The URLs the project's clients dial: http(s):// and ws(s)://. Host names are resolved to IPv4
+// when a connection is made; https/wss go through the TLS module in client mode.
 
 public struct ClientURL: Sendable, Equatable, CustomStringConvertible {
     public var scheme: String

@@ -11,6 +11,7 @@ import HTTP1
 import HubBytes
 import Reactor
 import Synchronization
+import TLS
 
 public struct ClientRequest: Sendable {
     public var method: String
@@ -45,8 +46,12 @@ public final class HTTPClient: Sendable {
     /// Largest response body accepted.
     public let maxResponseBytes: Int
 
-    public init(loop: EventLoop = ClientLoop.shared, maxIdlePerHost: Int = 16, maxResponseBytes: Int = 64 << 20) {
+    private let tls: ClientTLS
+
+    /// `caFile`: PEM certificates to trust for https (default: the system's trust store).
+    public init(loop: EventLoop = ClientLoop.shared, caFile: String? = nil, maxIdlePerHost: Int = 16, maxResponseBytes: Int = 64 << 20) {
         self.loop = loop
+        self.tls = ClientTLS(caFile: caFile)
         self.pool = ConnectionPool(loop: loop)
         self.maxIdlePerHost = maxIdlePerHost
         self.maxResponseBytes = maxResponseBytes
@@ -55,17 +60,14 @@ public final class HTTPClient: Sendable {
     /// Sends `request` and returns the response, or throws `HTTPClientError`. `timeout` covers
     /// connect, write and the whole response.
     public func execute(_ request: ClientRequest, timeout: Duration = .seconds(30)) async throws -> ClientResponse {
-        guard !request.url.isSecure else {
-            throw HTTPClientError.unsupported("\(request.url.scheme):// needs the TLS client, which is not built yet; reach the engine over http:// (e.g. through a local TLS-terminating proxy)")
-        }
-        let address = try ClientSocket.resolve(request.url.host)
+        let endpoint = try await tls.endpoint(for: request.url)
         let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let handle = RequestHandle()
         let pool = self.pool, maxIdle = maxIdlePerHost, maxBytes = maxResponseBytes, loop = self.loop
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientResponse, Error>) in
                 loop.execute {
-                    pool.start(request, address: address, timeoutMs: ms, maxIdle: maxIdle, maxBytes: maxBytes, handle: handle) { result in
+                    pool.start(request, endpoint: endpoint, timeoutMs: ms, maxIdle: maxIdle, maxBytes: maxBytes, handle: handle) { result in
                         continuation.resume(with: result)
                     }
                 }
@@ -107,16 +109,16 @@ final class ConnectionPool: @unchecked Sendable {
 
     init(loop: EventLoop) { self.loop = loop }
 
-    func start(_ request: ClientRequest, address: String, timeoutMs: Int, maxIdle: Int, maxBytes: Int, handle: RequestHandle,
+    func start(_ request: ClientRequest, endpoint: Endpoint, timeoutMs: Int, maxIdle: Int, maxBytes: Int, handle: RequestHandle,
                completion: @escaping (Result<ClientResponse, Error>) -> Void) {
         if handle.cancelledEarly { completion(.failure(HTTPClientError.cancelled)); return }
-        let key = "\(address):\(request.url.port)"
+        let key = "\(endpoint.tls?.serverName ?? "")@\(endpoint.address):\(endpoint.port)"
         var connection: PooledConnection?
         while let c = idle[key]?.popLast() {
             if !c.socket.closed { connection = c; break }
         }
         if connection == nil {
-            do { connection = PooledConnection(socket: try ClientSocket(loop: loop, address: address, port: request.url.port)) } catch {
+            do { connection = PooledConnection(socket: try ClientSocket(loop: loop, endpoint: endpoint)) } catch {
                 completion(.failure(error))
                 return
             }
@@ -201,5 +203,30 @@ final class PooledConnection {
         if let timer { socket.loop.cancelTimer(timer); self.timer = nil }
         if !reusable { socket.close(reason: "done") }
         done(result, reusable)
+    }
+}
+
+/// The client TLS context, made on first https use (loading a trust store costs milliseconds).
+final class ClientTLS: Sendable {
+    let caFile: String?
+    private let context = Mutex<TLSContext?>(nil)
+
+    init(caFile: String?) { self.caFile = caFile }
+
+    /// Resolves `url`'s host and, for https/wss, attaches the TLS context and server name.
+    func endpoint(for url: ClientURL) async throws -> Endpoint {
+        let address = try ClientSocket.resolve(url.host)
+        guard url.isSecure else { return Endpoint(address: address, port: url.port) }
+        let ctx = try context.withLock { c -> TLSContext in
+            if let c { return c }
+            do {
+                let made = try TLSContext(clientTrusting: caFile)
+                c = made
+                return made
+            } catch {
+                throw HTTPClientError.connectFailed("TLS setup: \(error)")
+            }
+        }
+        return Endpoint(address: address, port: url.port, tls: (ctx, url.host))
     }
 }

@@ -27,15 +27,14 @@ public final class WebSocketClient: Sendable {
 
     /// Opens a WebSocket to `url` (ws://), offering `subprotocols`. Throws if the upgrade fails.
     public static func connect(_ url: ClientURL, subprotocols: [String] = [], headers: [(String, String)] = [],
-                               timeout: Duration = .seconds(10), loop: EventLoop = ClientLoop.shared) async throws -> WebSocketClient {
-        guard !url.isSecure else { throw HTTPClientError.unsupported("wss:// needs the TLS client, which is not built yet") }
-        let address = try ClientSocket.resolve(url.host)
+                               timeout: Duration = .seconds(10), caFile: String? = nil, loop: EventLoop = ClientLoop.shared) async throws -> WebSocketClient {
+        let endpoint = try await ClientTLS(caFile: caFile).endpoint(for: url)
         let (stream, continuation) = AsyncStream<WebSocketClientEvent>.makeStream(bufferingPolicy: .unbounded)
         let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let handler = WebSocketClientHandler(continuation: continuation)
         let subprotocol: String? = try await withCheckedThrowingContinuation { (opened: CheckedContinuation<String?, Error>) in
             loop.execute {
-                handler.start(loop: loop, address: address, url: url, subprotocols: subprotocols, headers: headers, timeoutMs: ms) { result in
+                handler.start(loop: loop, endpoint: endpoint, url: url, subprotocols: subprotocols, headers: headers, timeoutMs: ms) { result in
                     opened.resume(with: result)
                 }
             }
@@ -84,14 +83,14 @@ final class WebSocketClientHandler: @unchecked Sendable {
 
     init(continuation: AsyncStream<WebSocketClientEvent>.Continuation) { self.continuation = continuation }
 
-    func start(loop: EventLoop, address: String, url: ClientURL, subprotocols: [String], headers: [(String, String)], timeoutMs: Int,
+    func start(loop: EventLoop, endpoint: Endpoint, url: ClientURL, subprotocols: [String], headers: [(String, String)], timeoutMs: Int,
                opened: @escaping (Result<String?, Error>) -> Void) {
         self.opened = opened
         offered = subprotocols
         let key = Base64.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
         expectedAccept = Handshake.acceptValue(forKey: key)
         do {
-            let s = try ClientSocket(loop: loop, address: address, port: url.port)
+            let s = try ClientSocket(loop: loop, endpoint: endpoint)
             socket = s
             s.onBytes = { [weak self] b in self?.received(b) }
             s.onClosed = { [weak self] reason in self?.ended(code: nil, reason: reason ?? "connection closed") }

@@ -1,5 +1,5 @@
-// Server TLS settings shared by every connection: OpenSSL 3's SSL_CTX with the certificate chain
-// and key, TLS 1.2 minimum, ALPN http/1.1.
+// TLS settings shared by every connection: OpenSSL 3's SSL_CTX. Server side: the certificate
+// chain and key, TLS 1.2 minimum, ALPN http/1.1. Client side: peer verification, SNI, ALPN.
 import COpenSSL
 
 /// Why TLS could not be set up.
@@ -37,6 +37,23 @@ public final class TLSContext: @unchecked Sendable {
             throw TLSError("loading private key \(privateKeyFile)")
         }
         guard SSL_CTX_check_private_key(ctx) == 1 else { throw TLSError("the private key does not match the certificate") }
+    }
+
+    /// Client settings: TLS 1.2 or newer, ALPN http/1.1, and the server's certificate verified
+    /// against `caFile` (PEM) or, without one, the system's trust store.
+    public init(clientTrusting caFile: String? = nil) throws(TLSError) {
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw TLSError("SSL_CTX_new") }
+        self.ctx = ctx
+        guard hub_ssl_ctx_set_min_tls12(ctx) == 1 else { throw TLSError("setting TLS 1.2 as the minimum") }
+        hub_ssl_ctx_set_modes(ctx)
+        let alpn: [UInt8] = [8] + Array("http/1.1".utf8)
+        _ = SSL_CTX_set_alpn_protos(ctx, alpn, UInt32(alpn.count))
+        if let caFile {
+            guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else { throw TLSError("loading CA file \(caFile)") }
+        } else {
+            guard SSL_CTX_set_default_verify_paths(ctx) == 1 else { throw TLSError("loading the system trust store") }
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
     }
 
     deinit { SSL_CTX_free(ctx) }

@@ -3,7 +3,7 @@
 //   read:  SSL_read ─▶ WANT_READ: wait readable · WANT_WRITE: wait writable (needsWritable)
 //   write: queue ─▶ coalesce ≤16 KiB ─▶ SSL_write (partial writes on) ─▶ WANT_*: retry with the same bytes
 //
-// The handshake runs inside the first reads/writes (SSL_accept semantics via SSL_do_handshake).
+// The handshake runs inside the first reads/writes (accept or connect state, via SSL_do_handshake).
 // OpenSSL may hold decrypted bytes that epoll cannot see: `hasBufferedInput` (SSL_pending) tells
 // the connection to read again before sleeping.
 import COpenSSL
@@ -26,7 +26,24 @@ public final class TLSTransport: StreamTransport {
         SSL_set_accept_state(ssl)
     }
 
+    /// Client side: connects to `serverName` (sent as SNI, and what the certificate must name;
+    /// an IPv4 literal is matched against the certificate's IP addresses).
+    public init(fd: Int32, clientContext context: TLSContext, serverName: String) throws(TLSError) {
+        guard let ssl = SSL_new(context.ctx) else { throw TLSError("SSL_new") }
+        self.fd = fd
+        self.ssl = ssl
+        SSL_set_fd(ssl, fd)
+        SSL_set_connect_state(ssl)
+        let isIP = serverName.split(separator: ".").count == 4 && serverName.allSatisfy { $0.isNumber || $0 == "." }
+        guard hub_ssl_set_server_name(ssl, serverName, isIP ? 1 : 0) == 1 else { throw TLSError("setting the server name \(serverName)") }
+    }
+
     deinit { SSL_free(ssl) }
+
+    /// Why the peer's certificate was refused, if it was.
+    public var verificationError: String? {
+        hub_ssl_verify_error(ssl).map { String(cString: $0) }
+    }
 
     public var isHandshakeComplete: Bool { handshakeDone }
 

@@ -8,6 +8,7 @@ struct EngineOptions: ParsableArguments {
     var devEngine = false
     @Option(help: "Camunda 8 REST API address (e.g. http://127.0.0.1:8088); runs the outcome worker against it.") var camundaUrl: String?
     @Option(help: "Camunda auth: none, basic or oauth. Default none.") var camundaAuth: String?
+    @Option(help: "PEM CA certificates to trust for an https Camunda URL (default: the system's trust store).") var camundaCaFile: String?
     @Option(help: "Basic auth user.") var camundaUser: String?
     @Option(help: "Basic auth password (prefer AFFINITY_CAMUNDA_PASSWORD).") var camundaPassword: String?
     @Option(help: "OAuth token endpoint (client credentials).") var camundaTokenUrl: String?

@@ -142,7 +142,8 @@ struct Serve: ParsableCommand {
         var worker: OutcomeWorker?
         let engineURL = camundaURL ?? (devEngineOn ? server.port.map { "http://127.0.0.1:\($0)" } : nil)
         if let engineURL {
-            let client = try CamundaClient(CamundaConfiguration(baseURL: engineURL, auth: camundaAuth))
+            let client = try CamundaClient(CamundaConfiguration(baseURL: engineURL, auth: camundaAuth,
+                                                                caFile: s.string("camunda-ca-file", flag: engine.camundaCaFile, default: nil)))
             let w = OutcomeWorker(engine: client, hub: hub, config: workerConfig, logger: logger)
             workerStats.set(w.stats)
             w.start()

@@ -14,7 +14,10 @@ final class Running: @unchecked Sendable {
     let hub: Hub?
     var url: String { "http://127.0.0.1:\(server.port!)" }
 
-    init(engineAuth: DevEngineAuth? = DevEngineAuth.none, hub: Hub? = nil, port: Int = 0, extraRoutes: (inout Router) -> Void = { _ in }) throws {
+    var secureURL: String { "https://localhost:\(server.tlsPort!)" }
+
+    init(engineAuth: DevEngineAuth? = DevEngineAuth.none, hub: Hub? = nil, port: Int = 0, tls: (cert: String, key: String)? = nil,
+         extraRoutes: (inout Router) -> Void = { _ in }) throws {
         let stats = ServerStats(), lifecycle = Lifecycle()
         var router = Router.transportRoutes(echoPath: nil, stats: stats, lifecycle: lifecycle, hub: hub)
         if let hub { router.addHubRoutes(hub: hub, access: AccessPolicy(publisherKeys: [], tokenSecret: nil), limits: InterfaceLimits(), stats: stats) }
@@ -25,6 +28,11 @@ final class Running: @unchecked Sendable {
         config.port = port
         config.loops = 1
         config.drainTimeoutMs = 200
+        if let tls {
+            config.tlsCertificateFile = tls.cert
+            config.tlsPrivateKeyFile = tls.key
+            config.tlsPort = 0
+        }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         server = try Server(config: config, router: router, stats: stats, lifecycle: lifecycle, hub: hub, logger: logger)
@@ -46,3 +54,19 @@ let listenerModel: [UInt8] = {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tests/integration/fixtures/listener-outcome.bpmn").standardized
     return [UInt8](try! Data(contentsOf: url))
 }()
+
+/// A self-signed certificate for `name` (and 127.0.0.1), made with the openssl CLI.
+func selfSigned(_ name: String) throws -> (cert: String, key: String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    p.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                   "-subj", "/CN=\(name)", "-addext", "subjectAltName=DNS:\(name),IP:127.0.0.1"]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return (cert, key)
+}
