@@ -14,6 +14,8 @@ import HubBytes
 import Reactor
 import Synchronization
 
+/// A process's connection to the hub: one multiplexed WebSocket carrying every awaited key, resumed
+/// after drops from each key's last sequence number. Create one per process and share it.
 public final class HubConnection: Sendable {
     public struct Options: Sendable {
         /// Subscription token (HS256) sent with each subscribe; nil when the hub needs none.

@@ -27,6 +27,7 @@ public struct HubOutcome: Sendable, Equatable {
     }
 }
 
+/// Why an outcome wait ended without an outcome.
 public enum HubClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No terminal outcome within the wait.
     case timedOut(key: String)

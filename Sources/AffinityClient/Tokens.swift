@@ -3,6 +3,7 @@
 import Auth
 import Reactor
 
+/// Mints the HS256 subscription tokens the hub verifies (`--token-secret`).
 public enum SubscriptionTokens {
     /// An HS256 token allowing `keys` (exact keys, or prefixes ending in `*`) until `expiresIn` from now.
     public static func mint(secret: String, keys: [String], expiresIn: Duration = .seconds(300), nowSeconds: Int64 = HubClock.wallMilliseconds / 1000) -> String {

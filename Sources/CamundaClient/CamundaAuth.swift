@@ -7,6 +7,7 @@ import Reactor
 import HubBytes
 import Synchronization
 
+/// How the client authenticates to the REST API.
 public enum CamundaAuth: Sendable {
     case none
     case basic(user: String, password: String)

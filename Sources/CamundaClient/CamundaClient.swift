@@ -8,6 +8,7 @@ import HTTP1
 import HTTPClient
 import HubBytes
 
+/// Where the REST API is and how to talk to it.
 public struct CamundaConfiguration: Sendable {
     /// The REST address, e.g. `http://127.0.0.1:8080` (the client adds `/v2/...`).
     public var baseURL: String
@@ -28,6 +29,7 @@ public struct CamundaConfiguration: Sendable {
     }
 }
 
+/// One process definition a deployment created.
 public struct DeployedProcess: Sendable, Equatable {
     public var processDefinitionId: String
     public var processDefinitionVersion: Int
@@ -35,11 +37,13 @@ public struct DeployedProcess: Sendable, Equatable {
     public var resourceName: String
 }
 
+/// The answer to `deploy(resources:)`.
 public struct Deployment: Sendable {
     public var deploymentKey: String
     public var processes: [DeployedProcess]
 }
 
+/// A started process instance (keys are strings, as the API sends them).
 public struct ProcessInstance: Sendable {
     public var processInstanceKey: String
     public var processDefinitionKey: String
@@ -49,6 +53,7 @@ public struct ProcessInstance: Sendable {
     public var variables: [String: JSONValue]?
 }
 
+/// A job handed to this worker by `activateJobs`, with its variables and custom headers.
 public struct ActivatedJob: Sendable {
     public var jobKey: String
     public var type: String
@@ -82,6 +87,7 @@ public struct ActivatedJob: Sendable {
     }
 }
 
+/// Camunda 8 REST API v2 client; safe to share between tasks.
 public final class CamundaClient: Sendable {
     public let configuration: CamundaConfiguration
     private let base: ClientURL

@@ -25,6 +25,7 @@ public struct ProblemDetail: Error, Sendable, Equatable, CustomStringConvertible
     }
 }
 
+/// Every failure of a `CamundaClient` call.
 public enum CamundaError: Error, Sendable, CustomStringConvertible {
     /// The API refused the call.
     case problem(ProblemDetail)

@@ -14,6 +14,7 @@ import HubServer
 import Reactor
 import Synchronization
 
+/// What the dev engine requires of clients (to test every client auth mode).
 public enum DevEngineAuth: Sendable {
     case none
     case basic(user: String, password: String)
@@ -21,6 +22,7 @@ public enum DevEngineAuth: Sendable {
     case oauth(clientId: String, clientSecret: String, tokenTTLSeconds: Int)
 }
 
+/// The dev engine behind its HTTP routes; add it to a router with `addDevEngineRoutes`.
 public final class DevEngine: Sendable {
     let core: Mutex<EngineCore>
     let waiters = Mutex<[ActivationWaiter]>([])

@@ -3,6 +3,7 @@
 import Foundation
 import Reactor
 
+/// The shared client event loop.
 public enum ClientLoop {
     public static let shared: EventLoop = {
         let loop = try! EventLoop(index: 1_000)

@@ -1,6 +1,7 @@
 // The URLs the project's clients dial: http(s):// and ws(s)://. Host names are resolved to IPv4
 // when a connection is made; https/wss go through the TLS module in client mode.
 
+/// An absolute http(s)/ws(s) URL split into what a connection needs.
 public struct ClientURL: Sendable, Equatable, CustomStringConvertible {
     public var scheme: String
     public var host: String
@@ -43,6 +44,7 @@ public struct ClientURL: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Why an exchange produced no response.
 public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String)
     case unsupported(String)

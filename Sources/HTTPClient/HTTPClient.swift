@@ -13,6 +13,7 @@ import Reactor
 import Synchronization
 import TLS
 
+/// One request to send.
 public struct ClientRequest: Sendable {
     public var method: String
     public var url: ClientURL
@@ -38,6 +39,7 @@ public struct ClientRequest: Sendable {
     }
 }
 
+/// An HTTP/1.1 client with a keep-alive pool; safe to share between tasks.
 public final class HTTPClient: Sendable {
     public let loop: EventLoop
     private let pool: ConnectionPool

@@ -8,6 +8,7 @@ import HubBytes
 import Reactor
 import WebSocket
 
+/// What a client WebSocket receives.
 public enum WebSocketClientEvent: Sendable, Equatable {
     case text(String)
     case binary([UInt8])
@@ -15,6 +16,7 @@ public enum WebSocketClientEvent: Sendable, Equatable {
     case closed(code: UInt16?, reason: String)
 }
 
+/// An open client WebSocket: send from any task, read `events`.
 public final class WebSocketClient: Sendable {
     public let events: AsyncStream<WebSocketClientEvent>
     public let subprotocol: String?

@@ -8,6 +8,7 @@ import CamundaClient
 import HubBytes
 import HubCore
 
+/// Turns a job into the outcome to publish.
 public enum OutcomeMapping {
     public static func request(for job: ActivatedJob, maxDataBytes: Int) -> Result<PublishRequest, MappingProblem> {
         let keyText: String
@@ -38,6 +39,7 @@ public enum OutcomeMapping {
     }
 }
 
+/// Why a job cannot become an outcome (its model or variables are wrong).
 public struct MappingProblem: Error, Sendable, CustomStringConvertible {
     public var description: String
     init(_ d: String) { description = d }

@@ -17,6 +17,7 @@ import HubServer
 import Logging
 import Synchronization
 
+/// The worker's settings, with the reason for each default.
 public struct OutcomeWorkerConfig: Sendable {
     /// The job type to take. Default `publish-outcome`.
     public var jobType = "publish-outcome"
@@ -36,6 +37,7 @@ public struct OutcomeWorkerConfig: Sendable {
     public init() {}
 }
 
+/// The worker's counters, exported in `/metrics`.
 public final class OutcomeWorkerStats: Sendable {
     public let activated = Atomic<Int>(0)
     public let completed = Atomic<Int>(0)
@@ -60,6 +62,7 @@ public final class OutcomeWorkerStats: Sendable {
     }
 }
 
+/// Takes `publish-outcome` jobs and turns them into stored, delivered outcomes.
 public final class OutcomeWorker: Sendable {
     public let config: OutcomeWorkerConfig
     public let stats = OutcomeWorkerStats()

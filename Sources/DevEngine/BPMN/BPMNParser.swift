@@ -7,12 +7,14 @@
 // on service tasks, and `zeebe:executionListeners` (start/end) on the process and its elements.
 import HubBytes
 
+/// Why a resource was refused at deploy time, naming the element.
 public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
     init(_ message: String) { self.message = message }
 }
 
+/// Reads the dev engine's BPMN subset.
 public enum BPMNParser {
     public static func parse(_ bytes: [UInt8], resourceName: String) -> Result<[ProcessModel], DeploymentError> {
         let root: XMLElement

@@ -1,6 +1,7 @@
 // A deployed process as the dev engine runs it: flow elements by id and the flows between them.
 // Built by `BPMNParser` from a `.bpmn` file; immutable afterwards, so instances share it.
 
+/// One executable process, ready to run.
 public struct ProcessModel: Sendable {
     public var processId: String
     public var name: String?
@@ -14,6 +15,7 @@ public struct ProcessModel: Sendable {
     public var errorBoundaries: [String: [ErrorBoundary]]
 }
 
+/// A node of the process graph.
 public struct FlowElement: Sendable {
     public enum Kind: Sendable {
         case startEvent
@@ -33,12 +35,14 @@ public struct FlowElement: Sendable {
     public var typeName: String
 }
 
+/// A service task's `zeebe:taskDefinition` and `zeebe:taskHeaders`.
 public struct TaskDefinition: Sendable {
     public var type: String
     public var retries: Int
     public var headers: [String: String]
 }
 
+/// A `zeebe:executionListener`: a job created before (`start`) or after (`end`) its element.
 public struct ExecutionListener: Sendable {
     public enum Event: String, Sendable { case start, end }
     public var event: Event
@@ -46,12 +50,14 @@ public struct ExecutionListener: Sendable {
     public var retries: Int
 }
 
+/// An outgoing flow, with its gateway condition if any.
 public struct SequenceFlow: Sendable {
     public var id: String
     public var target: String
     public var condition: Expression?
 }
 
+/// An error boundary event attached to a service task.
 public struct ErrorBoundary: Sendable {
     public var elementId: String
     /// nil catches every error code.

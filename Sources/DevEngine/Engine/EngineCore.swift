@@ -10,6 +10,7 @@
 // scope, state in memory.
 import HubBytes
 
+/// Bounds on what the dev engine keeps in memory.
 public struct EngineLimits: Sendable {
     /// Instances kept in all; completed ones are forgotten oldest first past this.
     public var maxInstances = 100_000
@@ -20,6 +21,7 @@ public struct EngineLimits: Sendable {
     public init() {}
 }
 
+/// The dev engine's whole state and its commands; not thread-safe (the server holds it in a Mutex).
 public struct EngineCore {
     public let limits: EngineLimits
     private var nextKey: Int64 = 2_251_799_813_685_249  // partition 1, as Zeebe numbers keys

@@ -2,6 +2,7 @@
 // rejection names Camunda's REST API v2 uses as titles.
 import HubBytes
 
+/// A refused command: HTTP status, Camunda rejection name, detail.
 public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: Int
     public var title: String

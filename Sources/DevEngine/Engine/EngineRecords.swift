@@ -2,6 +2,7 @@
 // parallel split), jobs, buffered messages and incidents. Plain values owned by `EngineCore`.
 import HubBytes
 
+/// A deployed version of a process.
 public struct ProcessDefinition: Sendable {
     public var key: Int64
     public var processId: String
@@ -10,6 +11,7 @@ public struct ProcessDefinition: Sendable {
     public var model: ProcessModel
 }
 
+/// Where an instance is in its life, as the API names it.
 public enum InstanceState: String, Sendable { case active = "ACTIVE", completed = "COMPLETED", canceled = "CANCELED" }
 
 struct Instance {
@@ -40,6 +42,7 @@ struct Token {
     var jobKey: Int64?
 }
 
+/// What created a job, as the API names it.
 public enum JobKind: String, Sendable { case bpmnElement = "BPMN_ELEMENT", executionListener = "EXECUTION_LISTENER" }
 
 struct Job {
@@ -72,6 +75,7 @@ struct BufferedMessage {
     var correlatedTo: Set<Int64> = []
 }
 
+/// A problem that stops an instance until resolved (no retries left, an uncaught error, no gateway flow).
 public struct Incident: Sendable {
     public var key: Int64
     public var errorType: String

@@ -14,6 +14,7 @@
 // condition that is not `true` does not take its flow.
 import HubBytes
 
+/// A parsed expression of the FEEL subset.
 public indirect enum Expression: Sendable, Equatable {
     case literal(JSONValue)
     case path([String])
@@ -104,6 +105,7 @@ public indirect enum Expression: Sendable, Equatable {
     }
 }
 
+/// Why an expression could not be parsed (it quotes the source).
 public struct ExpressionError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }

@@ -5,12 +5,14 @@
 //
 //   bytes ─▶ XMLReader.parse ─▶ XMLElement tree (root) │ XMLError(line, reason)
 
+/// Why a document is not acceptable XML, with the line.
 public struct XMLError: Error, Sendable, Equatable, CustomStringConvertible {
     public var line: Int
     public var reason: String
     public var description: String { "XML line \(line): \(reason)" }
 }
 
+/// One element of a parsed document (immutable).
 public final class XMLElement: Sendable {
     /// Qualified name as written (`bpmn:serviceTask`).
     public let qualifiedName: String
@@ -38,6 +40,7 @@ public final class XMLElement: Sendable {
     public func child(named local: String) -> XMLElement? { children.first { $0.name == local } }
 }
 
+/// Parses a whole document into its root element.
 public enum XMLReader {
     /// Depth and size bounds: a BPMN file is a few hundred KiB at most.
     public static let maxDepth = 64
