@@ -310,3 +310,38 @@ def test_an_outcome_the_hub_cannot_store_fails_the_job_with_back_off_until_an_in
     assert 'affinity_worker_jobs_total{result="failed"} 2' in metrics  # two attempts, the retry after a back-off
     assert 'affinity_worker_jobs_total{result="completed"} 0' in metrics
     assert engine_call(base, "GET", f"/v2/process-instances/{pi}").json()["state"] == "ACTIVE"
+
+
+def test_the_dev_engine_answers_bad_requests_with_problem_details(make_hub):
+    hub = make_hub("--dev-engine", "--max-body-bytes", "65536")
+    base = hub.http("")
+    cases = [
+        ("POST", "/v2/process-instances", b"{not json", 400),
+        ("POST", "/v2/process-instances", b"[1,2]", 400),
+        ("POST", "/v2/process-instances", b'{"variables":{}}', 400),                       # neither id nor key
+        ("POST", "/v2/process-instances", b'{"processDefinitionKey":"abc"}', 400),
+        ("POST", "/v2/jobs/activation", b'{"type":"x","maxJobsToActivate":1}', 400),       # no timeout
+        ("POST", "/v2/jobs/activation", b'{"type":"","timeout":1000,"maxJobsToActivate":1}', 400),
+        ("POST", "/v2/jobs/activation", b'{"type":"x","timeout":1000,"maxJobsToActivate":0}', 400),
+        ("POST", "/v2/jobs/not-a-key/completion", b"{}", 400),
+        ("POST", "/v2/jobs/123/error", b"{}", 400),                                         # no errorCode
+        ("POST", "/v2/messages/publication", b'{"correlationKey":"k"}', 400),               # no name
+        ("POST", "/v2/deployments", b"plain body", 400),                                    # not multipart
+        ("GET", "/v2/incidents/42", b"", 404),
+        ("GET", "/v2/process-instances/42", b"", 404),
+    ]
+    for method, path, body, status in cases:
+        r = requests.request(method, base + path, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        assert r.status_code == status, (path, body, r.status_code, r.text)
+        assert r.headers["Content-Type"] == "application/problem+json", (path, r.headers)
+        problem = r.json()
+        assert problem["status"] == status and problem["title"] and problem["detail"], problem
+    # A deployment that is not even XML, and one above the body limit.
+    r = requests.post(base + "/v2/deployments", files={"resources": ("x.bpmn", b"\x00\xff garbage")}, timeout=10)
+    assert r.status_code == 400 and "x.bpmn" in r.json()["detail"]
+    r = requests.post(base + "/v2/deployments", files={"resources": ("big.bpmn", b"<a>" + b"x" * 70000 + b"</a>")}, timeout=10)
+    assert r.status_code == 413
+    # A JSON nest beyond the parser's depth bound is refused, not recursed into.
+    r = requests.post(base + "/v2/process-instances", data=b'{"variables":' + b"[" * 100 + b"]" * 100 + b"}", timeout=10)
+    assert r.status_code == 400
+    assert hub.alive()
