@@ -39,24 +39,28 @@ public struct OutcomeWorkerConfig: Sendable {
 
 /// The worker's counters, exported in `/metrics`.
 public final class OutcomeWorkerStats: Sendable {
-    public let activated = Atomic<Int>(0)
-    public let completed = Atomic<Int>(0)
+    let jobs: JobWorkerStats
     public let duplicates = Atomic<Int>(0)
-    public let failed = Atomic<Int>(0)
-    public let pollErrors = Atomic<Int>(0)
-    public init() {}
+    init(_ jobs: JobWorkerStats) { self.jobs = jobs }
+
+    public var activated: Int { jobs.activated.load(ordering: .relaxed) }
+    public var completed: Int { jobs.completed.load(ordering: .relaxed) }
+    public var failed: Int { jobs.failed.load(ordering: .relaxed) }
 
     public var prometheusText: String {
         """
         # HELP affinity_worker_jobs_total Outcome worker jobs by result.
         # TYPE affinity_worker_jobs_total counter
-        affinity_worker_jobs_total{result="activated"} \(activated.load(ordering: .relaxed))
-        affinity_worker_jobs_total{result="completed"} \(completed.load(ordering: .relaxed))
+        affinity_worker_jobs_total{result="activated"} \(activated)
+        affinity_worker_jobs_total{result="completed"} \(completed)
         affinity_worker_jobs_total{result="duplicate"} \(duplicates.load(ordering: .relaxed))
-        affinity_worker_jobs_total{result="failed"} \(failed.load(ordering: .relaxed))
+        affinity_worker_jobs_total{result="failed"} \(failed)
         # HELP affinity_worker_poll_errors_total Job activation requests that failed.
         # TYPE affinity_worker_poll_errors_total counter
-        affinity_worker_poll_errors_total \(pollErrors.load(ordering: .relaxed))
+        affinity_worker_poll_errors_total \(jobs.pollErrors.load(ordering: .relaxed))
+        # HELP affinity_worker_command_errors_total Job completions or failures the engine did not take (the job comes back).
+        # TYPE affinity_worker_command_errors_total counter
+        affinity_worker_command_errors_total \(jobs.commandErrors.load(ordering: .relaxed))
 
         """
     }
@@ -65,91 +69,57 @@ public final class OutcomeWorkerStats: Sendable {
 /// Takes `publish-outcome` jobs and turns them into stored, delivered outcomes.
 public final class OutcomeWorker: Sendable {
     public let config: OutcomeWorkerConfig
-    public let stats = OutcomeWorkerStats()
-    private let engine: CamundaClient
+    public let stats: OutcomeWorkerStats
     private let hub: Hub
     private let logger: Logger
-    private let inFlight = Atomic<Int>(0)
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let worker = Mutex<JobWorker?>(nil)
+    private let engine: CamundaClient
 
     public init(engine: CamundaClient, hub: Hub, config: OutcomeWorkerConfig = OutcomeWorkerConfig(), logger: Logger) {
         self.engine = engine; self.hub = hub; self.config = config; self.logger = logger
+        stats = OutcomeWorkerStats(JobWorkerStats())
     }
 
     public func start() {
-        task.withLock { current in
+        worker.withLock { current in
             guard current == nil else { return }
-            current = Task { await self.pollLoop() }
+            var options = JobWorker.Options(type: config.jobType, name: config.workerName)
+            options.maxJobs = config.maxConcurrentJobs
+            options.jobTimeout = config.jobTimeout
+            options.pollTimeout = config.pollTimeout
+            let logger = self.logger
+            let w = JobWorker(client: engine, options: options, stats: stats.jobs, onError: { what, error in
+                logger.warning("outcome worker: \(what) failed", metadata: ["error": "\(error)"])
+            }, handler: { [self] job in await self.handle(job) })
+            w.start()
+            current = w
         }
     }
 
     /// Stops polling; jobs already taken finish (or time out and go to another worker).
-    public func stop() {
-        task.withLock { $0?.cancel() }
-    }
+    public func stop() { worker.withLock { $0?.stop() } }
 
-    private func pollLoop() async {
-        var errors = 0
-        while !Task.isCancelled {
-            let free = config.maxConcurrentJobs - inFlight.load(ordering: .acquiring)
-            if free <= 0 {
-                try? await Task.sleep(for: .milliseconds(5))
-                continue
-            }
-            do {
-                let jobs = try await engine.activateJobs(type: config.jobType, worker: config.workerName, timeout: config.jobTimeout,
-                                                         maxJobsToActivate: free, requestTimeout: config.pollTimeout)
-                errors = 0
-                stats.activated.add(jobs.count, ordering: .relaxed)
-                for job in jobs {
-                    inFlight.add(1, ordering: .acquiringAndReleasing)
-                    Task {
-                        await self.handle(job)
-                        self.inFlight.subtract(1, ordering: .acquiringAndReleasing)
-                    }
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                if Task.isCancelled { return }
-                errors += 1
-                stats.pollErrors.add(1, ordering: .relaxed)
-                let delay = min(30_000, 250 * (1 << min(errors, 7)))
-                logger.warning("job activation failed; retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay)"])
-                try? await Task.sleep(for: .milliseconds(Int.random(in: delay / 2...delay)))
-            }
-        }
-    }
-
-    func handle(_ job: ActivatedJob) async {
+    func handle(_ job: ActivatedJob) async -> JobOutcome {
         let request: PublishRequest
         switch OutcomeMapping.request(for: job, maxDataBytes: hub.config.maxDataBytes) {
         case .failure(let problem):
             // The model or its variables are wrong: retrying cannot help; an incident tells the operator.
             logger.error("publish-outcome job refused", metadata: ["job": "\(job.jobKey)", "reason": "\(problem)"])
-            stats.failed.add(1, ordering: .relaxed)
-            try? await engine.failJob(job.jobKey, retries: 0, errorMessage: "affinity-hub: \(problem)")
-            return
+            return .fail(retries: 0, message: "affinity-hub: \(problem)")
         case .success(let r): request = r
         }
         switch await hub.publishStored(request) {
         case .success(let published):
             if published.duplicate { stats.duplicates.add(1, ordering: .relaxed) }
             if config.holdBeforeCompletion > .zero { try? await Task.sleep(for: config.holdBeforeCompletion) }
-            do {
-                try await engine.completeJob(job.jobKey)
-                stats.completed.add(1, ordering: .relaxed)
-                logger.debug("outcome published", metadata: ["key": "\(published.outcome.key.value)", "seq": "\(published.outcome.seq)", "job": "\(job.jobKey)"])
-            } catch {
-                // The outcome is stored; the job comes back after its timeout and is recognised by its key.
-                logger.warning("could not complete job after publishing", metadata: ["job": "\(job.jobKey)", "error": "\(error)"])
-            }
+            logger.debug("outcome published", metadata: ["key": "\(published.outcome.key.value)", "seq": "\(published.outcome.seq)", "job": "\(job.jobKey)"])
+            // If the completion is lost, the job comes back after its timeout and is recognised by its key.
+            return .complete()
         case .failure(let error):
-            stats.failed.add(1, ordering: .relaxed)
             let attempt = max(0, 3 - job.retries)
             let backOff = min(Duration.seconds(60), config.failureBackOff * (1 << min(attempt, 6)))
             logger.warning("outcome not stored; failing job for a retry", metadata: ["job": "\(job.jobKey)", "error": "\(error.message)", "retries_left": "\(job.retries - 1)"])
-            try? await engine.failJob(job.jobKey, retries: job.retries - 1, errorMessage: "affinity-hub could not store the outcome: \(error.message)", retryBackOff: backOff)
+            return .fail(retries: job.retries - 1, message: "affinity-hub could not store the outcome: \(error.message)", backOff: backOff)
         }
     }
 }

@@ -37,9 +37,13 @@ struct Demo: AsyncParsableCommand {
         let hubConnection = try HubConnection(hubURL: hub)
         hubConnection.start()
         if !noWorkers {
-            for worker in ServiceWorkers.all(flakiness: flakiness) {
-                let w = JobWorker(engine: camunda, type: worker.type, logger: logger, handler: worker.handle)
-                w.start()
+            for service in ServiceWorkers.all(flakiness: flakiness) {
+                var options = JobWorker.Options(type: service.type, name: "demo-\(service.type)")
+                options.maxJobs = 16
+                options.pollTimeout = .seconds(10)
+                JobWorker(client: camunda, options: options, onError: { [logger] what, error in
+                    logger.warning("\(what) failed", metadata: ["error": "\(error)"])
+                }, handler: service.handle).start()
             }
         }
         let shop = Shop(engine: camunda, hub: hubConnection, hubURL: hub, tokenSecret: tokenSecret, defaultWaitMs: waitMs)

@@ -2,13 +2,13 @@
 //   payment   100–500 ms; declines totals over 1000 or `simulate.decline` (BPMN error PAYMENT_DECLINED)
 //   inventory 50–300 ms; out of stock for "unobtainium" or `simulate.outOfStock`
 //   shipping  100–600 ms, plus `simulate.delayMs`
-// Each attempt fails transiently with probability `flakiness`; the engine retries it.
+// Each attempt fails transiently with probability `flakiness`; the engine offers it again 200 ms later.
 import CamundaClient
 import HubBytes
 
 struct ServiceWorker: Sendable {
     let type: String
-    let handle: @Sendable (ActivatedJob) async -> JobResult
+    let handle: @Sendable (ActivatedJob) async -> JobOutcome
 }
 
 enum ServiceWorkers {
@@ -23,7 +23,7 @@ enum ServiceWorkers {
 
         let payment = ServiceWorker(type: "payment") { job in
             await pause(100, 500)
-            if flaky(job) { return .retry("payment provider timed out") }
+            if flaky(job) { return .fail(retries: job.retries - 1, message: "payment provider timed out", backOff: .milliseconds(200)) }
             let quantity = job.variables["quantity"]?.intValue ?? 1
             let price = job.variables["unitPrice"]?.doubleValue ?? 25
             let total = Double(quantity) * price
@@ -35,7 +35,7 @@ enum ServiceWorkers {
         }
         let inventory = ServiceWorker(type: "inventory") { job in
             await pause(50, 300)
-            if flaky(job) { return .retry("inventory service unavailable") }
+            if flaky(job) { return .fail(retries: job.retries - 1, message: "inventory service unavailable", backOff: .milliseconds(200)) }
             let item = job.variables["item"]?.stringValue ?? ""
             if simulate(job, "outOfStock")?.boolValue == true || item == "unobtainium" {
                 return .complete(["inStock": false, "reason": .string("\(item) is out of stock")])
@@ -45,7 +45,7 @@ enum ServiceWorkers {
         let shipping = ServiceWorker(type: "shipping") { job in
             await pause(100, 600)
             if let extra = simulate(job, "delayMs")?.intValue, extra > 0 { try? await Task.sleep(for: .milliseconds(min(extra, 120_000))) }
-            if flaky(job) { return .retry("carrier API returned 503") }
+            if flaky(job) { return .fail(retries: job.retries - 1, message: "carrier API returned 503", backOff: .milliseconds(200)) }
             return .complete(["trackingNumber": .string("TRK\(UInt32.random(in: 100_000...999_999))")])
         }
         return [payment, inventory, shipping]

@@ -137,7 +137,7 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         #expect(outcome.key.hasPrefix("pi-"))
         #expect(!instance.processInstanceKey.isEmpty)
         // The worker completes the job right after the outcome is stored and delivered.
-        #expect(await eventually { worker.stats.completed.load(ordering: .relaxed) == 1 })
+        #expect(await eventually { worker.stats.completed == 1 })
     }
 
     @Test func aSlowWorkflowIsPendingWithAHandleThatLaterResolves() async throws {
