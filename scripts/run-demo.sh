@@ -15,7 +15,7 @@ demo_port=${DEMO_PORT:-8081}
 hub_pid=$!
 trap 'kill "$hub_pid" ${demo_pid:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$hub_port/readyz" >/dev/null 2>&1 && break
+    (exec 3<>"/dev/tcp/127.0.0.1/$hub_port") 2>/dev/null && break
     sleep 0.1
 done
 "$bin/affinity-demo" --hub "http://127.0.0.1:$hub_port" --port "$demo_port" &
