@@ -17,10 +17,11 @@ final class Running: @unchecked Sendable {
     var secureURL: String { "https://localhost:\(server.tlsPort!)" }
 
     init(engineAuth: DevEngineAuth? = DevEngineAuth.none, hub: Hub? = nil, port: Int = 0, tls: (cert: String, key: String)? = nil,
+         access: AccessPolicy = AccessPolicy(publisherKeys: [], tokenSecret: nil),
          extraRoutes: (inout Router) -> Void = { _ in }) throws {
         let stats = ServerStats(), lifecycle = Lifecycle()
         var router = Router.transportRoutes(echoPath: nil, stats: stats, lifecycle: lifecycle, hub: hub)
-        if let hub { router.addHubRoutes(hub: hub, access: AccessPolicy(publisherKeys: [], tokenSecret: nil), limits: InterfaceLimits(), stats: stats) }
+        if let hub { router.addHubRoutes(hub: hub, access: access, limits: InterfaceLimits(), stats: stats) }
         engine = engineAuth.map { DevEngine(auth: $0) }
         if let engine { router.addDevEngineRoutes(engine) }
         extraRoutes(&router)

@@ -1,4 +1,5 @@
 import AffinityClient
+import Auth
 import CamundaClient
 import HubBytes
 import HubCore
@@ -71,6 +72,24 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
             guard case .refused(_, let code, _) = e else { Issue.record("\(e)"); return }
             #expect(code == "invalid_key")
         }
+    }
+
+    @Test func aMintedTokenOpensItsKeysAndNoOthers() async throws {
+        let hub = Hub()
+        let node = try Running(engineAuth: nil, hub: hub, access: AccessPolicy(publisherKeys: [], tokenSecret: "s3cret"))
+        defer { node.stop() }
+        let token = SubscriptionTokens.mint(secret: "s3cret", keys: ["order-7"], expiresIn: .seconds(60))
+        let connection = try HubConnection(hubURL: node.url, options: .init(token: token))
+        defer { connection.close() }
+        publish(hub, "order-7", .completed, "7")
+        #expect(try await connection.outcome(for: "order-7", timeout: .seconds(5)).data == 7)
+        do { _ = try await connection.outcome(for: "order-8", timeout: .seconds(5)); Issue.record("read a key the token does not name") } catch let e as HubClientError {
+            guard case .refused = e else { Issue.record("\(e)"); return }
+        }
+        let forged = SubscriptionTokens.mint(secret: "wrong", keys: ["order-7"])
+        let other = try HubConnection(hubURL: node.url, options: .init(token: forged))
+        defer { other.close() }
+        await #expect(throws: HubClientError.self) { _ = try await other.outcome(for: "order-7", timeout: .seconds(5)) }
     }
 
     @Test func reconnectsAfterTheHubRestartsAndResumesWithoutDuplicates() async throws {
