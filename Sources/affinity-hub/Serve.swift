@@ -140,7 +140,9 @@ struct Serve: ParsableCommand {
 
         // The outcome worker: against Camunda, or the embedded dev engine on this very port.
         var worker: OutcomeWorker?
-        let engineURL = camundaURL ?? (devEngineOn ? server.port.map { "http://127.0.0.1:\($0)" } : nil)
+        // The worker reaches the embedded engine on the hub's own listener (the client dials IPv4).
+        let selfHost = c.host == "0.0.0.0" || c.host.contains(":") ? "127.0.0.1" : c.host
+        let engineURL = camundaURL ?? (devEngineOn ? server.port.map { "http://\(selfHost):\($0)" } : nil)
         if let engineURL {
             let client = try CamundaClient(CamundaConfiguration(baseURL: engineURL, auth: camundaAuth,
                                                                 caFile: s.string("camunda-ca-file", flag: engine.camundaCaFile, default: nil)))
