@@ -10,7 +10,6 @@
 // idempotency key, so subscribers never see it twice; the hub answers with the stored outcome
 // and the worker completes the job.
 import CamundaClient
-import Foundation
 import HubBytes
 import HubCore
 import HubServer
