@@ -65,7 +65,7 @@ let package = Package(
         // "start an instance and await its outcome" on the engine client.
         .target(name: "AffinityClient", dependencies: ["HTTPClient", "CamundaClient", "HubBytes", "Auth", "Reactor"], swiftSettings: strict),
         // The dev engine's REST v2 subset, served by the hub's own HTTP layer.
-        .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
+        .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "Auth", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
                           dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth", "OutcomeWorker", "CamundaClient", "DevEngineServer", "DevEngine",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -211,7 +211,7 @@ public final class HubConnection: Sendable {
             }
             if Task.isCancelled || state.withLock({ $0.closed }) { return }
             // Full jitter so a hub restart is not met by every client at the same instant.
-            let ceiling = min(Double(CamundaBackOff.ms(options.maxBackOff)), 100 * pow(2, Double(min(failures, 10))))
+            let ceiling = min(Double(options.maxBackOff.wholeMilliseconds), 100 * pow(2, Double(min(failures, 10))))
             try? await Task.sleep(for: .milliseconds(Int.random(in: 50...max(51, Int(ceiling)))))
         }
     }
@@ -224,7 +224,7 @@ public final class HubConnection: Sendable {
                 try? await Task.sleep(for: options.pingInterval)
                 if Task.isCancelled { return }
                 let silentMs = Int64(HubClock.monotonicNanoseconds / 1_000_000) - heard.load(ordering: .relaxed)
-                if silentMs > Int64(CamundaBackOff.ms(options.deadAfter)) { socket.close(code: 1001, reason: "no answer to pings"); return }
+                if silentMs > Int64(options.deadAfter.wholeMilliseconds) { socket.close(code: 1001, reason: "no answer to pings"); return }
                 socket.send(text: #"{"type":"ping"}"#)
             }
         }
@@ -293,8 +293,4 @@ public final class Registration: Sendable {
         }
         a?()
     }
-}
-
-enum CamundaBackOff {
-    static func ms(_ d: Duration) -> Int { Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000) }
 }

@@ -138,7 +138,7 @@ public final class CamundaClient: Sendable {
         var body: [String: JSONValue] = ["processDefinitionId": .string(processDefinitionId), "variables": .object(variables)]
         if let version { body["processDefinitionVersion"] = JSONValue(version) }
         if awaitCompletion { body["awaitCompletion"] = true }
-        if let requestTimeout { body["requestTimeout"] = JSONValue(Self.milliseconds(requestTimeout)) }
+        if let requestTimeout { body["requestTimeout"] = JSONValue(requestTimeout.wholeMilliseconds) }
         if let fetchVariables { body["fetchVariables"] = .array(fetchVariables.map { .string($0) }) }
         let timeout = configuration.requestTimeout + (awaitCompletion ? (requestTimeout ?? .seconds(300)) : .zero)
         let j = try await call("POST", "/v2/process-instances", body: .object(body), retry: .onlyIfNotReceived, timeout: timeout)
@@ -159,8 +159,8 @@ public final class CamundaClient: Sendable {
     /// one to appear and returns an empty list if none did.
     public func activateJobs(type: String, worker: String, timeout: Duration, maxJobsToActivate: Int, fetchVariables: [String]? = nil,
                              requestTimeout: Duration = .seconds(20)) async throws -> [ActivatedJob] {
-        var body: [String: JSONValue] = ["type": .string(type), "worker": .string(worker), "timeout": JSONValue(Self.milliseconds(timeout)),
-                                         "maxJobsToActivate": JSONValue(maxJobsToActivate), "requestTimeout": JSONValue(Self.milliseconds(requestTimeout))]
+        var body: [String: JSONValue] = ["type": .string(type), "worker": .string(worker), "timeout": JSONValue(timeout.wholeMilliseconds),
+                                         "maxJobsToActivate": JSONValue(maxJobsToActivate), "requestTimeout": JSONValue(requestTimeout.wholeMilliseconds)]
         if let fetchVariables { body["fetchVariable"] = .array(fetchVariables.map { .string($0) }) }
         // A lost answer only delays its jobs until their timeout: safe to ask again.
         let j = try await call("POST", "/v2/jobs/activation", body: .object(body), retry: .always, timeout: configuration.requestTimeout + requestTimeout)
@@ -173,7 +173,7 @@ public final class CamundaClient: Sendable {
 
     /// Fails a job: the engine offers it again after `retryBackOff` while `retries` > 0, else raises an incident.
     public func failJob(_ jobKey: String, retries: Int, errorMessage: String? = nil, retryBackOff: Duration = .zero, variables: [String: JSONValue] = [:]) async throws {
-        var body: [String: JSONValue] = ["retries": JSONValue(retries), "retryBackOff": JSONValue(Self.milliseconds(retryBackOff))]
+        var body: [String: JSONValue] = ["retries": JSONValue(retries), "retryBackOff": JSONValue(retryBackOff.wholeMilliseconds)]
         if let errorMessage { body["errorMessage"] = .string(errorMessage) }
         if !variables.isEmpty { body["variables"] = .object(variables) }
         _ = try await call("POST", "/v2/jobs/\(jobKey)/failure", body: .object(body), retry: .jobCommand)
@@ -193,7 +193,7 @@ public final class CamundaClient: Sendable {
     public func publishMessage(name: String, correlationKey: String, timeToLive: Duration = .zero, messageId: String? = nil,
                                variables: [String: JSONValue] = [:]) async throws -> String {
         var body: [String: JSONValue] = ["name": .string(name), "correlationKey": .string(correlationKey),
-                                         "timeToLive": JSONValue(Self.milliseconds(timeToLive)), "variables": .object(variables)]
+                                         "timeToLive": JSONValue(timeToLive.wholeMilliseconds), "variables": .object(variables)]
         if let messageId { body["messageId"] = .string(messageId) }
         let j = try await call("POST", "/v2/messages/publication", body: .object(body), retry: messageId == nil ? .onlyIfNotReceived : .messageWithId)
         return j["messageKey"]?.stringValue ?? ""
@@ -225,10 +225,6 @@ public final class CamundaClient: Sendable {
         case jobCommand
         /// A message with an id: ALREADY_EXISTS after an ambiguous first try means it was published.
         case messageWithId
-    }
-
-    static func milliseconds(_ d: Duration) -> Int {
-        Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
     }
 
     private func call(_ method: String, _ path: String, body: JSONValue?, retry: RetryPolicy, timeout: Duration? = nil) async throws -> JSONValue {
@@ -291,7 +287,7 @@ public final class CamundaClient: Sendable {
     /// Full jitter: uniform in [0, base · 2^attempt], capped at 10 s.
     private func backOff(_ attempt: Int) -> Duration {
         let cap = 10_000.0
-        let baseMs = Double(Self.milliseconds(configuration.retryBaseDelay))
+        let baseMs = Double(configuration.retryBaseDelay.wholeMilliseconds)
         let ceiling = min(cap, baseMs * Double(1 << min(attempt, 16)))
         return .milliseconds(Int(Double.random(in: 0...max(1, ceiling))))
     }

@@ -6,6 +6,7 @@
 //   every 50 ms: core.tick (job timeouts, message TTL) ─▶ serviceWaiters() ─▶ expire long polls
 //
 // A development default, not a production engine (see docs/dev-engine.md).
+import Auth
 import DevEngine
 import Foundation
 import HTTP1
@@ -31,7 +32,6 @@ public final class DevEngine: Sendable {
     let tokens = Mutex<[String: Int64]>([:])
     /// Tokens issued by the OAuth endpoint (tests check that clients cache them).
     public let tokensIssued = Atomic<Int>(0)
-    public let requestsServed = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
 
     public init(auth: DevEngineAuth = .none, limits: EngineLimits = EngineLimits()) {
@@ -84,6 +84,9 @@ public final class DevEngine: Sendable {
             var out: [(ActivationWaiter, [EngineCore.ActivatedJob])] = []
             list.removeAll { w in
                 guard !w.box.isCancelled else { return true }
+                // Past its deadline (a late upkeep tick): it gets its empty answer from upkeep,
+                // not a job that became due after the client stopped waiting.
+                guard w.deadlineMs > now else { return false }
                 let jobs = core.withLock { c -> [EngineCore.ActivatedJob] in
                     guard c.hasActivatableJob(type: w.type, nowMs: now) else { return [] }
                     return c.activateJobs(type: w.type, worker: w.worker, timeoutMs: w.timeoutMs, max: w.max, fetchVariables: w.fetchVariables, nowMs: now)
@@ -165,7 +168,7 @@ public final class DevEngine: Sendable {
         guard case .oauth(let id, let secret, let ttl) = auth else {
             return .json(404, #"{"error":"not_found","message":"OAuth is not enabled on this dev engine"}"#)
         }
-        let form = FormData(String(decoding: request.body, as: UTF8.self))
+        let form = Query(Substring(String(decoding: request.body, as: UTF8.self)))
         var clientId = form["client_id"], clientSecret = form["client_secret"]
         if let basic = request.headers["Authorization"], basic.hasPrefix("Basic "),
            let decoded = Base64.decode(String(basic.dropFirst(6))).flatMap({ String(validating: $0, as: UTF8.self) }),
@@ -190,27 +193,10 @@ public final class DevEngine: Sendable {
     }
 }
 
-func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    var diff = UInt8(x.count == y.count ? 0 : 1)
-    for i in 0..<min(x.count, y.count) { diff |= x[i] ^ y[i] }
-    return diff == 0
-}
+/// Secrets compared in time independent of where they differ.
+func constantTimeEquals(_ a: String, _ b: String) -> Bool { Auth.constantTimeEquals(Array(a.utf8), Array(b.utf8)) }
 
 /// `application/problem+json` answer for an engine error.
 func problem(_ e: EngineError, _ instance: String) -> HTTPResponse {
     HTTPResponse(status: e.status, headers: [("Content-Type", "application/problem+json")], body: Array(e.problemJSON(instance: instance).utf8))
-}
-
-/// application/x-www-form-urlencoded fields.
-struct FormData {
-    var fields: [String: String] = [:]
-    init(_ text: String) {
-        for pair in text.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
-            let decode = { (s: Substring) in String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
-            fields[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
-        }
-    }
-    subscript(_ name: String) -> String? { fields[name] }
 }

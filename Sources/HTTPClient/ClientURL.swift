@@ -47,7 +47,6 @@ public struct ClientURL: Sendable, Equatable, CustomStringConvertible {
 /// Why an exchange produced no response.
 public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String)
-    case unsupported(String)
     case connectFailed(String)
     case timedOut
     case connectionClosed(String)
@@ -57,7 +56,6 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         switch self {
         case .invalidURL(let u): "invalid URL \(u)"
-        case .unsupported(let s): s
         case .connectFailed(let s): "connect failed: \(s)"
         case .timedOut: "timed out"
         case .connectionClosed(let s): "connection closed: \(s)"
@@ -68,4 +66,9 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
 
     /// Whether the request may not have reached the server (safe to retry any method).
     public var isConnectFailure: Bool { if case .connectFailed = self { return true }; return false }
+}
+
+extension Duration {
+    /// Whole milliseconds (what timers and the REST APIs take).
+    public var wholeMilliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
 }

@@ -63,7 +63,7 @@ public final class HTTPClient: Sendable {
     /// connect, write and the whole response.
     public func execute(_ request: ClientRequest, timeout: Duration = .seconds(30)) async throws -> ClientResponse {
         let endpoint = try await tls.endpoint(for: request.url)
-        let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = timeout.wholeMilliseconds
         let handle = RequestHandle()
         let pool = self.pool, maxIdle = maxIdlePerHost, maxBytes = maxResponseBytes, loop = self.loop
         return try await withTaskCancellationHandler {

@@ -32,7 +32,7 @@ public final class WebSocketClient: Sendable {
                                timeout: Duration = .seconds(10), caFile: String? = nil, loop: EventLoop = ClientLoop.shared) async throws -> WebSocketClient {
         let endpoint = try await ClientTLS(caFile: caFile).endpoint(for: url)
         let (stream, continuation) = AsyncStream<WebSocketClientEvent>.makeStream(bufferingPolicy: .unbounded)
-        let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = timeout.wholeMilliseconds
         let handler = WebSocketClientHandler(continuation: continuation)
         let subprotocol: String? = try await withCheckedThrowingContinuation { (opened: CheckedContinuation<String?, Error>) in
             loop.execute {

@@ -63,10 +63,8 @@ struct Shop: Sendable {
     }
 
     private func waitMs(_ request: HTTPRequest, default d: Int? = nil) -> Int {
-        for pair in request.query.split(separator: "&") where pair.hasPrefix("wait=") {
-            if let v = Int(pair.dropFirst(5)) { return min(max(0, v), 60_000) }
-        }
-        return d ?? defaultWaitMs
+        guard let v = Query(request.query)["wait"].flatMap({ Int($0) }) else { return d ?? defaultWaitMs }
+        return min(max(0, v), 60_000)
     }
 
     private func answer(_ outcome: HubOutcome, orderId: String, instanceKey: String?) -> HTTPResponse {

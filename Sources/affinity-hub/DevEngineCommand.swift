@@ -33,9 +33,6 @@ struct DevEngineCommand: ParsableCommand {
         let stats = ServerStats(), lifecycle = Lifecycle()
         var router = Router.transportRoutes(echoPath: nil, stats: stats, lifecycle: lifecycle)
         router.addDevEngineRoutes(engine)
-        router.add("/dev-engine/stats", .http(methods: ["GET"]) { _, _ in
-            .json(200, "{\"tokensIssued\":\(engine.tokensIssued.load(ordering: .relaxed)),\"requests\":\(engine.requestsServed.load(ordering: .relaxed))}")
-        })
         var config = ServerConfig()
         config.host = host
         config.port = port

@@ -32,7 +32,7 @@ import Testing
         #expect(payment[0].kind == "BPMN_ELEMENT")
 
         // Fail with a back-off: offered again only after it.
-        try await client.failJob(payment[0].jobKey, retries: 2, errorMessage: "flaky", retryBackOff: .milliseconds(300))
+        try await client.failJob(payment[0].jobKey, retries: 2, errorMessage: "flaky", retryBackOff: .seconds(1))
         let none = try await client.activateJobs(type: "payment", worker: "t", timeout: .seconds(30), maxJobsToActivate: 5, requestTimeout: .milliseconds(50))
         #expect(none.isEmpty)
         let again = try await client.activateJobs(type: "payment", worker: "t", timeout: .seconds(30), maxJobsToActivate: 5, requestTimeout: .seconds(5))

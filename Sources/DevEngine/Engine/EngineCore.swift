@@ -506,9 +506,4 @@ public struct EngineCore {
         for (k, m) in messages where m.expiresAt <= nowMs { messages[k] = nil }
     }
 
-    public func isFinished(_ key: Int64) -> Bool { instances[key].map { $0.state != .active } ?? true }
-
-    public var counts: (definitions: Int, instances: Int, jobs: Int, incidents: Int) {
-        (definitions.count, instances.count - finishedOrder.count, jobs.count, incidents.values.filter { !$0.resolved }.count)
-    }
 }

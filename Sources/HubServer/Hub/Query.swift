@@ -1,10 +1,11 @@
 import HTTP1
 
-/// Query parameters of a request target (`a=1&b=x%20y`), percent-decoded. Repeated names keep the first.
-struct Query {
+/// Query parameters of a request target (`a=1&b=x%20y`), percent-decoded; also reads
+/// `application/x-www-form-urlencoded` bodies (same syntax). Repeated names keep the first.
+public struct Query {
     private var values: [String: String] = [:]
 
-    init(_ query: Substring) {
+    public init(_ query: Substring) {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = parts.first.flatMap({ Self.decode($0) }), values[name] == nil else { continue }
@@ -12,7 +13,7 @@ struct Query {
         }
     }
 
-    subscript(_ name: String) -> String? { values[name] }
+    public subscript(_ name: String) -> String? { values[name] }
 
     func bool(_ name: String) -> Bool {
         guard let v = values[name] else { return false }
