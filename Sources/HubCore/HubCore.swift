@@ -4,7 +4,10 @@
 // list) are each one call under that lock, a subscriber racing a publish gets the outcome exactly
 // once: in the replay if the publish came first, live otherwise.
 //
-//   publish ─▶ idempotent? ─▶ limits ─▶ seq = next ─▶ retain until expiry ─▶ subscribers to deliver to
+//   reserve ─▶ idempotent? ─▶ limits ─▶ seq = next, in flight (invisible) ─▶ the store writes it ─▶
+//     commit  ─▶ retained until expiry, subscribers to deliver to (in seq order)
+//     abandon ─▶ gone without a trace: no idempotency entry, no bytes, the seq given again if it was the last
+//   publish = reserve + commit at once (a store that keeps nothing beyond memory)
 //   subscribe(after, session) ─▶ replay (seq > max(after, acked)) ─▶ registered for live outcomes
 //   ack(seq) ─▶ session remembers ─▶ terminal outcome acked by every subscriber ─▶ released early
 //   expire(now) ─▶ the wheel's due items only
@@ -23,6 +26,29 @@ public struct PublishResult: Sendable {
     public var duplicate: Bool
     /// Who receives it now.
     public var subscribers: [SubscriberRef]
+
+    public init(outcome: Outcome, duplicate: Bool, subscribers: [SubscriberRef]) {
+        self.outcome = outcome; self.duplicate = duplicate; self.subscribers = subscribers
+    }
+}
+
+/// What `reserve` decided about a publish.
+public enum PublishReservation: Sendable, Equatable {
+    /// A new outcome with its seq, invisible until the store holds it: then `commit` (or `abandon`).
+    case new(Outcome)
+    /// The idempotency key names an outcome the store holds: answer with it, deliver nothing.
+    case duplicate(Outcome)
+    /// The idempotency key names an outcome still being stored: once the store has caught up, ask
+    /// `storedOutcome` whether it was kept (a refused original must not be answered as a duplicate).
+    case inFlight(Outcome)
+}
+
+/// An outcome that became visible, and who receives it now.
+public struct OutcomeDelivery: Sendable, Equatable {
+    public var outcome: Outcome
+    public var subscribers: [SubscriberRef]
+
+    public init(outcome: Outcome, subscribers: [SubscriberRef]) { self.outcome = outcome; self.subscribers = subscribers }
 }
 
 /// Counters for /metrics.
@@ -32,6 +58,8 @@ public struct HubCounters: Sendable {
     public var expired = 0
     public var released = 0
     public var rejected = 0
+    /// Publishes the store refused (rolled back).
+    public var abandoned = 0
 }
 
 public struct HubCore: Sendable {
@@ -39,6 +67,9 @@ public struct HubCore: Sendable {
 
     struct KeyState: Sendable {
         var outcomes: [Outcome] = []
+        /// Reserved seqs the store is writing, in seq order: not replayed, not delivered, not
+        /// answered as duplicates until stored, so nobody sees what a restart could forget.
+        var inFlight: [InFlight] = []
         var nextSeq: UInt64 = 1
         var bytes = 0
         var idempotency: [String: UInt64] = [:]
@@ -46,6 +77,25 @@ public struct HubCore: Sendable {
         /// Highest seq each current subscriber acked (for early release).
         var acked: [SubscriberRef: UInt64] = [:]
         var tombstoneScheduled = false
+
+        var isIdle: Bool { outcomes.isEmpty && inFlight.isEmpty && subscribers.isEmpty }
+
+        /// Moves stored outcomes from the front of `inFlight` to `outcomes`: a stored outcome
+        /// waits behind an earlier one the store has not answered yet, so delivery stays in order.
+        mutating func takeStoredPrefix() -> [Outcome] {
+            var ready: [Outcome] = []
+            while let first = inFlight.first, first.stored {
+                inFlight.removeFirst()
+                outcomes.append(first.outcome)
+                ready.append(first.outcome)
+            }
+            return ready
+        }
+    }
+
+    struct InFlight: Sendable {
+        var outcome: Outcome
+        var stored = false
     }
 
     struct Session: Sendable {
@@ -71,12 +121,32 @@ public struct HubCore: Sendable {
 
     // MARK: publish
 
+    /// Publishes and commits at once: for a store that keeps nothing beyond memory, where
+    /// "stored" is immediate. Durable stores use `reserve`, then `commit` or `abandon`.
     public mutating func publish(_ request: PublishRequest, generatedID: @autoclosure () -> String, nowMs: Int64) -> Result<PublishResult, HubError> {
-        let key = request.key
-        if let idem = request.idempotencyKey, let state = keys[key], let seq = state.idempotency[idem],
-           let original = state.outcomes.first(where: { $0.seq == seq }) {
-            counters.duplicates += 1
+        switch reserve(request, generatedID: generatedID(), nowMs: nowMs) {
+        case .failure(let error): return .failure(error)
+        case .success(.duplicate(let original)), .success(.inFlight(let original)):
             return .success(PublishResult(outcome: original, duplicate: true, subscribers: []))
+        case .success(.new(let outcome)):
+            let delivered = commit(outcome.key, seq: outcome.seq, nowMs: nowMs)
+            return .success(PublishResult(outcome: outcome, duplicate: false, subscribers: delivered.last?.subscribers ?? []))
+        }
+    }
+
+    /// Checks idempotency and limits and gives the outcome its seq. A new outcome is charged
+    /// against the limits now but stays invisible until `commit`.
+    public mutating func reserve(_ request: PublishRequest, generatedID: @autoclosure () -> String, nowMs: Int64) -> Result<PublishReservation, HubError> {
+        let key = request.key
+        if let idem = request.idempotencyKey, let state = keys[key], let seq = state.idempotency[idem] {
+            if let original = state.outcomes.first(where: { $0.seq == seq }) {
+                counters.duplicates += 1
+                return .success(.duplicate(original))
+            }
+            if let pending = state.inFlight.first(where: { $0.outcome.seq == seq }) {
+                if pending.stored { counters.duplicates += 1 }
+                return .success(pending.stored ? .duplicate(pending.outcome) : .inFlight(pending.outcome))
+            }
         }
         if request.data.count > config.maxDataBytes {
             counters.rejected += 1
@@ -94,31 +164,78 @@ public struct HubCore: Sendable {
         let (limits, total) = (config, totalBytes)
         // Mutated in place through the dictionary's accessor: copying the state out and back would
         // copy the key's outcome array on every publish (copy-on-write sees two owners).
-        let subscribers = update(key) { state -> Result<[SubscriberRef], HubError> in
-            if state.outcomes.count >= limits.maxOutcomesPerKey || state.bytes + cost > limits.maxBytesPerKey {
-                return .failure(.keyFull("key \(key) holds its maximum of \(limits.maxOutcomesPerKey) outcomes or \(limits.maxBytesPerKey) bytes"))
+        let refusal = update(key) { state -> HubError? in
+            if state.outcomes.count + state.inFlight.count >= limits.maxOutcomesPerKey || state.bytes + cost > limits.maxBytesPerKey {
+                return .keyFull("key \(key) holds its maximum of \(limits.maxOutcomesPerKey) outcomes or \(limits.maxBytesPerKey) bytes")
             }
             if total + cost > limits.maxTotalBytes {
-                return .failure(.storeFull("the hub's retained outcomes reached \(limits.maxTotalBytes) bytes"))
+                return .storeFull("the hub's retained outcomes reached \(limits.maxTotalBytes) bytes")
             }
             state.nextSeq += 1
-            state.outcomes.append(outcome)
+            state.inFlight.append(InFlight(outcome: outcome))
             state.bytes += cost
             state.tombstoneScheduled = false
             if let idem = outcome.idempotencyKey { state.idempotency[idem] = outcome.seq }
-            return .success(state.subscribers)
+            return nil
         }
-        switch subscribers {
-        case .failure(let error):
+        if let refusal {
             counters.rejected += 1
             forgetIfIdle(key, nowMs: nowMs)
-            return .failure(error)
-        case .success(let subscribers):
-            totalBytes += cost
-            wheel.add(.outcome(key, outcome.seq), atMs: outcome.expiresAt)
-            counters.published += 1
-            return .success(PublishResult(outcome: outcome, duplicate: false, subscribers: subscribers))
+            return .failure(refusal)
         }
+        totalBytes += cost
+        return .success(.new(outcome))
+    }
+
+    /// The store holds the reserved outcome `seq` of `key`: it becomes visible. Returns what to
+    /// deliver now, in seq order: this outcome, unless an earlier one of the key is still being
+    /// stored, and any later ones that were waiting behind it.
+    public mutating func commit(_ key: OutcomeKey, seq: UInt64, nowMs: Int64) -> [OutcomeDelivery] {
+        guard keys[key] != nil else { return [] }
+        let ready = update(key) { state -> [Outcome] in
+            guard let index = state.inFlight.firstIndex(where: { $0.outcome.seq == seq }) else { return [] }
+            state.inFlight[index].stored = true
+            return state.takeStoredPrefix()
+        }
+        return deliveries(of: ready, key: key)
+    }
+
+    /// The store refused the reserved outcome `seq` of `key`: it never happened. Nobody saw it,
+    /// so its idempotency key is free again and, if it was the key's last seq, the seq too (a
+    /// seq is never reused for data anyone was shown). Returns outcomes that were waiting
+    /// behind it and can now be delivered.
+    public mutating func abandon(_ key: OutcomeKey, seq: UInt64, nowMs: Int64) -> [OutcomeDelivery] {
+        guard keys[key] != nil else { return [] }
+        let (cost, ready) = update(key) { state -> (Int, [Outcome]) in
+            guard let index = state.inFlight.firstIndex(where: { $0.outcome.seq == seq }) else { return (0, []) }
+            let outcome = state.inFlight.remove(at: index).outcome
+            state.bytes -= outcome.cost
+            if let idem = outcome.idempotencyKey, state.idempotency[idem] == seq { state.idempotency[idem] = nil }
+            if seq == state.nextSeq - 1 { state.nextSeq = seq }
+            return (outcome.cost, state.takeStoredPrefix())
+        }
+        guard cost > 0 else { return [] }
+        totalBytes -= cost
+        counters.abandoned += 1
+        let delivered = deliveries(of: ready, key: key)
+        forgetIfIdle(key, nowMs: nowMs)
+        return delivered
+    }
+
+    /// The stored outcome an idempotency key names, if any (the answer to a retry that arrived
+    /// while its original was in flight).
+    public func storedOutcome(of key: OutcomeKey, idempotencyKey: String) -> Outcome? {
+        guard let state = keys[key], let seq = state.idempotency[idempotencyKey] else { return nil }
+        if let original = state.outcomes.first(where: { $0.seq == seq }) { return original }
+        return state.inFlight.first(where: { $0.outcome.seq == seq && $0.stored })?.outcome
+    }
+
+    private mutating func deliveries(of ready: [Outcome], key: OutcomeKey) -> [OutcomeDelivery] {
+        guard !ready.isEmpty else { return [] }
+        let subscribers = keys[key]?.subscribers ?? []
+        for outcome in ready { wheel.add(.outcome(key, outcome.seq), atMs: outcome.expiresAt) }
+        counters.published += ready.count
+        return ready.map { OutcomeDelivery(outcome: $0, subscribers: subscribers) }
     }
 
     /// Runs `body` on the key's state in place (the key must exist).
@@ -206,7 +323,7 @@ public struct HubCore: Sendable {
         }
         let releasable = update(key) { state -> Bool in
             state.acked[subscriber] = max(state.acked[subscriber] ?? 0, seq)
-            guard let last = state.outcomes.last, last.status.isTerminal else { return false }
+            guard state.inFlight.isEmpty, let last = state.outcomes.last, last.status.isTerminal else { return false }
             return state.subscribers.allSatisfy { (state.acked[$0] ?? 0) >= last.seq }
         }
         guard releasable else { return false }
@@ -250,7 +367,7 @@ public struct HubCore: Sendable {
                 guard var state = keys[key] else { continue }
                 state.tombstoneScheduled = false
                 keys[key] = state
-                if state.outcomes.isEmpty && state.subscribers.isEmpty { keys[key] = nil }
+                if state.isIdle { keys[key] = nil }
             case .session(let name):
                 guard let s = sessions[name] else { continue }
                 if s.expiresAt <= nowMs { sessions[name] = nil } else { wheel.add(.session(name), atMs: s.expiresAt) }
@@ -270,7 +387,7 @@ public struct HubCore: Sendable {
     }
 
     private mutating func forgetIfIdle(_ key: OutcomeKey, nowMs: Int64) {
-        guard let state = keys[key], state.outcomes.isEmpty, state.subscribers.isEmpty else { return }
+        guard let state = keys[key], state.isIdle else { return }
         if state.nextSeq == 1 { keys[key] = nil } else { scheduleTombstone(key, nowMs: nowMs) }
     }
 }

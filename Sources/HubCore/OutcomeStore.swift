@@ -15,6 +15,13 @@ public protocol OutcomeStore: Sendable {
     func expired(count: Int)
     /// Flushes and closes (graceful shutdown).
     func close()
+    /// Why the store refuses writes right now (nil while it accepts them): `/readyz` answers 503
+    /// with this reason, so a load balancer stops sending publishes to this node.
+    var unavailableReason: String? { get }
+}
+
+extension OutcomeStore {
+    public var unavailableReason: String? { nil }
 }
 
 /// Keeps nothing beyond HubCore's memory: appends complete at once.

@@ -10,7 +10,7 @@ import Synchronization
 import Testing
 
 private func publish(_ hub: Hub, _ key: String, _ status: OutcomeStatus, _ data: String) {
-    _ = hub.publish(PublishRequest(key: try! OutcomeKey(validating: key), status: status, data: Array(data.utf8)))
+    hub.publish(PublishRequest(key: try! OutcomeKey(validating: key), status: status, data: Array(data.utf8))) { _ in }
 }
 
 /// Collects callback deliveries across threads.

@@ -43,7 +43,7 @@ import Testing
         let connection = try HubConnection(hubURL: node.secureURL, options: .init(caFile: files.cert))
         defer { connection.close() }
         await connection.watch("secure-1")
-        _ = hub.publish(PublishRequest(key: try OutcomeKey(validating: "secure-1"), status: .completed, data: Array("\"ok\"".utf8)))
+        _ = await hub.publishStored(PublishRequest(key: try OutcomeKey(validating: "secure-1"), status: .completed, data: Array("\"ok\"".utf8)))
         let outcome = try await connection.outcome(for: "secure-1", timeout: .seconds(5))
         #expect(outcome.data == "ok")
     }

@@ -1,12 +1,17 @@
-// The hub service shared by all loops: the HubCore state under one Mutex, the durable store,
+// The hub service shared by all loops: the HubCore state under one Mutex, the outcome store,
 // and delivery into each loop's subscriber table.
 //
-//   publish (any loop) ─▶ lock { core.publish; post delivery task to each loop with subscribers } ─▶ store
+//   publish, memory store ─▶ lock { reserve + commit; post deliveries } ─▶ answer
+//   publish, durable store ─▶ lock { reserve } ─▶ store.append ─▶ (store thread)
+//        stored  ─▶ lock { commit; post deliveries } ─▶ answer 201
+//        refused ─▶ lock { abandon: no trace } ─▶ answer 503
 //   subscribe (loop L) ─▶ lock { core.subscribe → replay } ─▶ sink sends replay now; live outcomes arrive
 //                          later through L's task queue, so always after the replay and in seq order
 //
-// Delivery tasks are posted while the lock is held: two publishes of one key from two loops reach
-// every subscriber in sequence order. Posting is an append under the loop's own short lock.
+// Subscribers see an outcome only once the store holds it: a durable hub never shows what a
+// restart forgets (at the cost of one group commit of latency, docs/delivery.md). OutcomeDelivery tasks
+// are posted while the lock is held, so every subscriber gets a key's outcomes in seq order.
+// Posting is an append under the loop's own short lock.
 import HubBytes
 import HubCore
 import Reactor
@@ -42,24 +47,71 @@ public final class Hub: Sendable {
 
     // MARK: publish
 
-    /// Publishes and posts live deliveries. The caller then waits for `store.append` before
-    /// acknowledging (durable store) or acknowledges at once (memory store).
-    public func publish(_ request: PublishRequest) -> Result<PublishResult, HubError> {
+    /// Publishes `request`; `completion` runs once, on any thread, when the publisher may be
+    /// answered: the outcome is stored (and delivered) or refused (and forgotten).
+    public func publish(_ request: PublishRequest, completion: @escaping @Sendable (Result<PublishResult, HubError>) -> Void) {
+        guard store.isDurable else { return completion(publishInMemory(request)) }
         let now = HubClock.wallMilliseconds
-        let loopRefs = loops.withLock { $0 }
+        switch core.withLock({ $0.reserve(request, generatedID: makeID(), nowMs: now) }) {
+        case .failure(let error):
+            completion(.failure(error))
+        case .success(.duplicate(let original)):
+            completion(.success(PublishResult(outcome: original, duplicate: true, subscribers: [])))
+        case .success(.inFlight(let original)):
+            // The original is still being written: its fate decides the answer.
+            store.afterPendingWrites { [self] _ in
+                let stored = core.withLock { $0.storedOutcome(of: original.key, idempotencyKey: original.idempotencyKey ?? "") }
+                completion(stored.map { .success(PublishResult(outcome: $0, duplicate: true, subscribers: [])) }
+                    ?? .failure(.storeFailed("the original publish with this idempotency key was not stored; retry")))
+            }
+        case .success(.new(let outcome)):
+            let started = HubClock.monotonicNanoseconds
+            store.append(outcome) { [self] stored in
+                metrics.storeAppends.add(1, ordering: .relaxed)
+                metrics.storeLatencyMicros.add(Int((HubClock.monotonicNanoseconds - started) / 1000), ordering: .relaxed)
+                let now = HubClock.wallMilliseconds
+                switch stored {
+                case .success:
+                    let receivers = core.withLock { core -> [SubscriberRef] in
+                        post(core.commit(outcome.key, seq: outcome.seq, nowMs: now))
+                        return core.subscribers(of: outcome.key)
+                    }
+                    completion(.success(PublishResult(outcome: outcome, duplicate: false, subscribers: receivers)))
+                case .failure(let error):
+                    metrics.storeFailures.add(1, ordering: .relaxed)
+                    core.withLock { post($0.abandon(outcome.key, seq: outcome.seq, nowMs: now)) }
+                    completion(.failure(error))
+                }
+            }
+        }
+    }
+
+    /// The memory store's publish: held in memory is all "stored" means there, so the outcome is
+    /// committed and delivered inside one lock and the answer is immediate.
+    func publishInMemory(_ request: PublishRequest) -> Result<PublishResult, HubError> {
+        let now = HubClock.wallMilliseconds
         return core.withLock { core -> Result<PublishResult, HubError> in
             let result = core.publish(request, generatedID: makeID(), nowMs: now)
-            guard case .success(let published) = result, !published.duplicate else { return result }
-            if !published.subscribers.isEmpty {
-                let shared = SharedOutcome(published.outcome)
-                var byLoop: [Int: [UInt64]] = [:]
-                for s in published.subscribers { byLoop[s.loop, default: []].append(s.id) }
-                for (loop, ids) in byLoop where loop < loopRefs.count {
-                    loopRefs[loop].execute { $0.deliver(shared, to: ids) }
-                }
-                metrics.delivered.add(published.subscribers.count, ordering: .relaxed)
+            if case .success(let published) = result, !published.duplicate {
+                post([OutcomeDelivery(outcome: published.outcome, subscribers: published.subscribers)])
             }
             return result
+        }
+    }
+
+    /// Posts each delivery to the loops of its subscribers. Called with the core lock held, so
+    /// deliveries of one key reach every loop in seq order.
+    private func post(_ deliveries: [OutcomeDelivery]) {
+        guard !deliveries.isEmpty else { return }
+        let loopRefs = loops.withLock { $0 }
+        for delivery in deliveries where !delivery.subscribers.isEmpty {
+            let shared = SharedOutcome(delivery.outcome)
+            var byLoop: [Int: [UInt64]] = [:]
+            for s in delivery.subscribers { byLoop[s.loop, default: []].append(s.id) }
+            for (loop, ids) in byLoop where loop < loopRefs.count {
+                loopRefs[loop].execute { $0.deliver(shared, to: ids) }
+            }
+            metrics.delivered.add(delivery.subscribers.count, ordering: .relaxed)
         }
     }
 

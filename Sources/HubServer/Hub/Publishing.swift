@@ -1,35 +1,25 @@
-// Publishing from any interface: the hub assigns the seq and delivers; the publisher is answered
-// only once the store says the outcome is safe (at once for the memory store, after the fsync
-// of its batch for the durable log). Store completions arrive on the store's thread and hop back
-// to the publisher's loop.
+// Publishing from any interface: the publisher is answered only once the store says the outcome
+// is safe (at once for the memory store, after the fsync of its batch for the durable log) or
+// refused it. Store completions arrive on the store's thread and hop back to the publisher's loop.
 import HubBytes
 import HubCore
 import Reactor
 
 extension LoopContext {
-    /// Publishes and calls `done` on this loop when the publisher may be acknowledged.
+    /// Publishes and calls `done` on this loop when the publisher may be answered.
     func publish(_ request: PublishRequest, via hub: Hub, done: @escaping (Result<PublishResult, HubError>) -> Void) {
-        let result = hub.publish(request)
-        guard case .success(let published) = result, hub.store.isDurable else {
-            done(result)
-            return
-        }
+        // The memory store answers inside the call, on this loop: no hop needed.
+        guard hub.store.isDurable else { return done(hub.publishInMemory(request)) }
         let token = nextPendingPublish
         nextPendingPublish += 1
         pendingPublishes[token] = done
         let here = LoopRef(loop: loop, context: self)
-        let started = HubClock.monotonicNanoseconds
-        let metrics = hub.metrics
-        let completion: @Sendable (Result<Void, HubError>) -> Void = { stored in
-            metrics.storeAppends.add(1, ordering: .relaxed)
-            metrics.storeLatencyMicros.add(Int((HubClock.monotonicNanoseconds - started) / 1000), ordering: .relaxed)
-            if case .failure = stored { metrics.storeFailures.add(1, ordering: .relaxed) }
+        hub.publish(request) { result in
             here.execute { context in
                 guard let done = context.pendingPublishes.removeValue(forKey: token) else { return }
-                done(stored.map { published })
+                done(result)
             }
         }
-        if published.duplicate { hub.store.afterPendingWrites(completion) } else { hub.store.append(published.outcome, completion: completion) }
     }
 }
 
@@ -40,22 +30,11 @@ func publishReceipt(_ r: PublishResult, extra: String = "") -> String {
 }
 
 extension Hub {
-    /// Publishes from any thread and returns once the store holds the outcome (at once for the
-    /// memory store, after its batch's fsync for the log): the outcome worker completes a job
-    /// only then.
+    /// Publishes from any thread and returns once the store holds the outcome (or refused it):
+    /// the outcome worker completes a job only then.
     public func publishStored(_ request: PublishRequest) async -> Result<PublishResult, HubError> {
-        let result = publish(request)
-        guard case .success(let published) = result, store.isDurable else { return result }
-        let metrics = self.metrics
-        let started = HubClock.monotonicNanoseconds
-        return await withCheckedContinuation { (c: CheckedContinuation<Result<PublishResult, HubError>, Never>) in
-            let completion: @Sendable (Result<Void, HubError>) -> Void = { stored in
-                metrics.storeAppends.add(1, ordering: .relaxed)
-                metrics.storeLatencyMicros.add(Int((HubClock.monotonicNanoseconds - started) / 1000), ordering: .relaxed)
-                if case .failure = stored { metrics.storeFailures.add(1, ordering: .relaxed) }
-                c.resume(returning: stored.map { published })
-            }
-            if published.duplicate { store.afterPendingWrites(completion) } else { store.append(published.outcome, completion: completion) }
+        await withCheckedContinuation { (c: CheckedContinuation<Result<PublishResult, HubError>, Never>) in
+            publish(request) { c.resume(returning: $0) }
         }
     }
 }
