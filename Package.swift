@@ -43,7 +43,8 @@ let package = Package(
         // The embedded dev engine: BPMN subset, FEEL subset, jobs, messages, incidents. Pure (time passed in).
         .target(name: "DevEngine", dependencies: ["HubBytes"], swiftSettings: strict),
         // The durable outcome store: an append-only log with group commit (file I/O, no sockets).
-        .target(name: "OutcomeLog", dependencies: ["HubCore", "HubBytes", "CZlib"], swiftSettings: strict),
+        .target(name: "OutcomeLog", dependencies: ["HubCore", "HubBytes", "CZlib", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
 
         // The epoll reactor: event loops, sockets, timers, the transport seam.
         .target(name: "Reactor", dependencies: ["CSystemShims", "HubBytes"], swiftSettings: strict),

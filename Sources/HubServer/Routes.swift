@@ -11,9 +11,9 @@ extension Router {
         var router = Router()
         router.add("/healthz", .http(methods: ["GET"]) { _, _ in .json(200, "{\"status\":\"ok\"}") })
         router.add("/readyz", .http(methods: ["GET"]) { _, _ in
-            lifecycle.isDraining
-                ? .json(503, JSONText.errorBody(code: "draining", message: "server is shutting down"))
-                : .json(200, "{\"status\":\"ready\"}")
+            if lifecycle.isDraining { return .json(503, JSONText.errorBody(code: "draining", message: "server is shutting down")) }
+            if let reason = hub?.store.unavailableReason { return .json(503, JSONText.errorBody(code: "store_failed", message: reason)) }
+            return .json(200, "{\"status\":\"ready\"}")
         })
         router.add("/metrics", .http(methods: ["GET"]) { _, _ in
             let text = stats.prometheusText() + (hub.map { hubPrometheusText($0) } ?? "") + (extraMetrics?() ?? "")

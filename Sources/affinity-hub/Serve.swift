@@ -115,7 +115,7 @@ struct Serve: ParsableCommand {
         case "memory": outcomeStore = MemoryOutcomeStore()
         case "log":
             let path = s.string("store-path", flag: storePath, default: "affinity-outcomes.log")!
-            outcomeStore = try OutcomeLogStore(path: path, nowMs: HubClock.wallMilliseconds)
+            outcomeStore = try OutcomeLogStore(path: path, nowMs: HubClock.wallMilliseconds, logger: logger)
         case let other: throw ValidationError("--store is memory or log, not \(other)")
         }
 
