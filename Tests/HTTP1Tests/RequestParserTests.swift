@@ -206,6 +206,27 @@ func status(_ steps: [RequestParser.Step]) -> Int? {
         #expect(closing.hasSuffix("\r\n\r\n{}"))
     }
 
+    @Test func aChunkedResponseNeverAlsoCarriesContentLength() {
+        let r = HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Transfer-Encoding", "chunked")])
+        let text = String(decoding: r.encode(date: "D", keepAlive: true).array, as: UTF8.self)
+        #expect(text.contains("Transfer-Encoding: chunked\r\n"))
+        #expect(!text.lowercased().contains("content-length"))
+    }
+
+    @Test func everyStatusTheHubSendsHasItsStandardReasonPhrase() {
+        let expected = [200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+                        403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
+                        410: "Gone", 413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
+                        500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+                        507: "Insufficient Storage"]
+        for (status, phrase) in expected {
+            let line = String(decoding: HTTPResponse(status: status).encode(date: "D", keepAlive: true).array, as: UTF8.self)
+            #expect(line.hasPrefix("HTTP/1.1 \(status) \(phrase)\r\n"))
+        }
+        // A code without a standard phrase keeps the space and an empty phrase (RFC 9112 §4).
+        #expect(String(decoding: HTTPResponse(status: 599).encode(date: "D", keepAlive: true).array, as: UTF8.self).hasPrefix("HTTP/1.1 599 \r\n"))
+    }
+
     @Test func errorBodiesAreJSON() {
         let r = HTTPResponse(error: HTTPError(413, "body_too_large", "too \"big\""))
         #expect(String(decoding: r.body, as: UTF8.self) == "{\"error\":\"body_too_large\",\"message\":\"too \\\"big\\\"\"}")
