@@ -28,7 +28,11 @@ struct Shop: Sendable {
         guard let quantity = body["quantity"]?.intValue, (1...100).contains(quantity) else {
             return .json(400, JSONText.errorBody(code: "invalid_quantity", message: "quantity is an integer from 1 to 100"))
         }
-        var wait = waitMs(request)
+        var wait: Int
+        switch waitMs(request) {
+        case .failure(let e): return HTTPResponse(error: e)
+        case .success(let ms): wait = ms ?? defaultWaitMs
+        }
         if request.headers["Prefer"]?.contains("respond-async") == true { wait = 0 }
         let orderId = "ord-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         var variables: [String: JSONValue] = ["orderId": .string(orderId), "item": .string(item), "quantity": JSONValue(quantity)]
@@ -54,17 +58,22 @@ struct Shop: Sendable {
             return .json(404, JSONText.errorBody(code: "not_found", message: "no such order"))
         }
         let orderId = String(key.dropFirst("order-".count))
+        let wait: Int
+        switch waitMs(request) {
+        case .failure(let e): return HTTPResponse(error: e)
+        case .success(let ms): wait = ms ?? 0
+        }
         do {
-            let outcome = try await hub.outcome(for: key, timeout: .milliseconds(max(1, waitMs(request, default: 0))))
+            let outcome = try await hub.outcome(for: key, timeout: .milliseconds(max(1, wait)))
             return answer(outcome, orderId: orderId, instanceKey: nil)
         } catch {
             return accepted(key: key, orderId: orderId, instanceKey: nil)
         }
     }
 
-    private func waitMs(_ request: HTTPRequest, default d: Int? = nil) -> Int {
-        guard let v = Query(request.query)["wait"].flatMap({ Int($0) }) else { return d ?? defaultWaitMs }
-        return min(max(0, v), 60_000)
+    /// `?wait=` in milliseconds, 0 to 60000; anything else is a 400 naming the parameter.
+    private func waitMs(_ request: HTTPRequest) -> Result<Int?, HTTPError> {
+        Query(request.query).integer("wait", in: 0...60_000, unit: " milliseconds")
     }
 
     private func answer(_ outcome: HubOutcome, orderId: String, instanceKey: String?) -> HTTPResponse {

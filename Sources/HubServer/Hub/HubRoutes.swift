@@ -31,7 +31,9 @@ extension Router {
             }
             if let denial = readDenial(request, key: key, access: access) { return .failure(denial) }
             let query = Query(request.query)
-            return .success(KeyStream(hub: hub, key: key, after: query["after"].flatMap { UInt64($0) }, follow: query.bool("follow")))
+            return query.sequence("after").flatMap { after in
+                query.flag("follow").map { follow in KeyStream(hub: hub, key: key, after: after, follow: follow) }
+            }
         }, fallback: { request, params, exchange in
             let key: OutcomeKey
             switch parseKey(params["key"]) {
@@ -105,35 +107,37 @@ private func publish(_ request: HTTPRequest, key: OutcomeKey, hub: Hub, access: 
 }
 
 private func read(_ request: HTTPRequest, key: OutcomeKey, hub: Hub, access: AccessPolicy, exchange: Exchange) {
-    if exchange.loopContext?.draining != nil {
+    if exchange.loopContext?.refusesNewSubscriptions == true {
         return exchange.respond(HTTPResponse(error: HTTPError(503, "draining", "server is shutting down: subscribe elsewhere", headers: [("Retry-After", "1")])))
     }
     if let denial = readDenial(request, key: key, access: access) { return exchange.respond(HTTPResponse(error: denial)) }
     let query = Query(request.query)
+    let follow: Bool
+    switch query.flag("follow") {
+    case .failure(let e): return exchange.respond(HTTPResponse(error: e))
+    case .success(let f): follow = f
+    }
     let wantsEvents = request.headers["Accept"]?.lowercased().contains("text/event-stream") == true
     if wantsEvents {
-        let resumeFrom = request.headers["Last-Event-ID"].map { trimOWS($0) } ?? query["lastEventId"] ?? query["after"]
-        let after: UInt64?
-        if let resumeFrom {
-            guard let n = UInt64(resumeFrom) else { return exchange.respond(HTTPResponse(error: .badRequest("Last-Event-ID must be a sequence number"))) }
-            after = n
+        // Resume point: the Last-Event-ID header (EventSource's reconnect), else the query.
+        let resume: Result<UInt64?, HTTPError>
+        if let header = request.headers["Last-Event-ID"].map({ trimOWS($0) }) {
+            resume = UInt64(header).map { .success($0) } ?? .failure(.badRequest("Last-Event-ID must be a sequence number"))
         } else {
-            after = nil
+            resume = query.sequence("lastEventId").flatMap { id in id.map { .success($0) } ?? query.sequence("after") }
         }
-        EventStream(hub: hub, key: key, follow: query.bool("follow"), exchange: exchange).start(after: after)
+        switch resume {
+        case .failure(let e): exchange.respond(HTTPResponse(error: e))
+        case .success(let after): EventStream(hub: hub, key: key, follow: follow, exchange: exchange).start(after: after)
+        }
         return
     }
-    var after: UInt64 = 0
-    if let a = query["after"] {
-        guard let n = UInt64(a) else { return exchange.respond(HTTPResponse(error: .badRequest("after must be a sequence number"))) }
-        after = n
+    switch (query.sequence("after"), query.seconds("timeout", max: LongPoll.maxTimeoutMs / 1000)) {
+    case (.failure(let e), _), (_, .failure(let e)):
+        exchange.respond(HTTPResponse(error: e))
+    case (.success(let after), .success(let timeoutMs)):
+        LongPoll(hub: hub, key: key, exchange: exchange).start(after: after ?? 0, timeoutMs: timeoutMs ?? LongPoll.defaultTimeoutMs)
     }
-    var timeoutMs = LongPoll.defaultTimeoutMs
-    if let t = query["timeout"] {
-        guard let s = Double(t), s >= 0 else { return exchange.respond(HTTPResponse(error: .badRequest("timeout is in seconds"))) }
-        timeoutMs = min(Int(s * 1000), LongPoll.maxTimeoutMs)
-    }
-    LongPoll(hub: hub, key: key, exchange: exchange).start(after: after, timeoutMs: timeoutMs)
 }
 
 func statsJSON(hub: Hub, stats: ServerStats) -> String {

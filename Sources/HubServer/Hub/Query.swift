@@ -1,4 +1,5 @@
 import HTTP1
+import HubBytes
 
 /// Query parameters of a request target (`a=1&b=x%20y`), percent-decoded; also reads
 /// `application/x-www-form-urlencoded` bodies (same syntax). Repeated names keep the first.
@@ -15,9 +16,42 @@ public struct Query {
 
     public subscript(_ name: String) -> String? { values[name] }
 
-    func bool(_ name: String) -> Bool {
-        guard let v = values[name] else { return false }
-        return v.isEmpty || v == "1" || v == "true" || v == "yes"
+    // Typed reads: a parameter that is present with a value it cannot have is a 400 naming it,
+    // never silently the default (a client that typed `wait=5s` should learn it, not wait 0).
+
+    /// A flag: absent, or one of "", 1, true, yes (on) and 0, false, no (off).
+    public func flag(_ name: String) -> Result<Bool, HTTPError> {
+        guard let v = values[name] else { return .success(false) }
+        switch v.lowercased() {
+        case "", "1", "true", "yes": return .success(true)
+        case "0", "false", "no": return .success(false)
+        default: return .failure(.badRequest("\(name) is a flag: true or false, not \(JSONText.quoted(v))"))
+        }
+    }
+
+    /// A sequence number (0 or more), if present.
+    public func sequence(_ name: String) -> Result<UInt64?, HTTPError> {
+        guard let v = values[name] else { return .success(nil) }
+        guard let n = UInt64(v) else { return .failure(.badRequest("\(name) must be a sequence number (0 or more), not \(JSONText.quoted(v))")) }
+        return .success(n)
+    }
+
+    /// A whole number within `range`, if present.
+    public func integer(_ name: String, in range: ClosedRange<Int>, unit: String = "") -> Result<Int?, HTTPError> {
+        guard let v = values[name] else { return .success(nil) }
+        guard let n = Int(v), range.contains(n) else {
+            return .failure(.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)\(unit), not \(JSONText.quoted(v))"))
+        }
+        return .success(n)
+    }
+
+    /// A duration in seconds (decimals allowed) from 0 to `maxSeconds`, as milliseconds, if present.
+    public func seconds(_ name: String, max maxSeconds: Int) -> Result<Int?, HTTPError> {
+        guard let v = values[name] else { return .success(nil) }
+        guard let s = Double(v), s.isFinite, s >= 0, s <= Double(maxSeconds), v.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) else {
+            return .failure(.badRequest("\(name) must be a number of seconds from 0 to \(maxSeconds), not \(JSONText.quoted(v))"))
+        }
+        return .success(Int(s * 1000))
     }
 
     static func decode(_ s: Substring) -> String? {
