@@ -13,7 +13,8 @@ demo_port=${DEMO_PORT:-8081}
 
 "$bin/affinity-hub" serve --port "$hub_port" --dev-engine --log-level warning &
 hub_pid=$!
-trap 'kill "$hub_pid" ${demo_pid:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+# SIGINT: an operator stopping the hub, so no drain grace for load balancers.
+trap 'kill -INT "$hub_pid" 2>/dev/null; kill ${demo_pid:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$hub_port") 2>/dev/null && break
     sleep 0.1

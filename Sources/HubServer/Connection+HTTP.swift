@@ -70,7 +70,7 @@ extension Connection {
                 case .failure(let error):
                     respond(HTTPResponse(error: error), to: request, keepAlive: keepAlive)
                 case .success(let handler):
-                    enqueue(accepted.response.encode(date: context.httpDate, keepAlive: true))
+                    enqueue(encode(accepted.response, keepAlive: true))
                     upgrade(accepted, handler: handler, leftover: parser.takeBufferedBytes())
                 }
             }
@@ -117,15 +117,26 @@ extension Connection {
 
     func respond(_ response: HTTPResponse, to request: HTTPRequest, keepAlive: Bool) {
         if response.status >= 400 { stats.httpErrors.add(1, ordering: .relaxed) }
-        enqueue(response.encode(date: context.httpDate, keepAlive: keepAlive, headOnly: request.isHead))
+        enqueue(encode(response, keepAlive: keepAlive, headOnly: request.isHead))
         if !keepAlive { closeAfterFlush = true; requestFlushThenClose() }
     }
 
     /// Answers a request the parser or a timeout refused, then closes (the stream may be out of sync).
     func respondWithError(_ error: HTTPError) {
         stats.httpErrors.add(1, ordering: .relaxed)
-        enqueue(HTTPResponse(error: error).encode(date: context.httpDate, keepAlive: false))
+        enqueue(encode(HTTPResponse(error: error), keepAlive: false))
         requestFlushThenClose()
+    }
+
+    /// Encodes a response for this connection: the cached Date header, and HSTS on TLS
+    /// connections when `--hsts-max-age` is set (browsers ignore it over plain HTTP).
+    func encode(_ response: HTTPResponse, keepAlive: Bool, headOnly: Bool = false) -> OutboundBytes {
+        guard isTLS, let hsts = context.config.strictTransportSecurity else {
+            return response.encode(date: context.httpDate, keepAlive: keepAlive, headOnly: headOnly)
+        }
+        var withHSTS = response
+        withHSTS.headers.append(("Strict-Transport-Security", hsts))
+        return withHSTS.encode(date: context.httpDate, keepAlive: keepAlive, headOnly: headOnly)
     }
 
     private func requestFlushThenClose() {

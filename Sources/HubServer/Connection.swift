@@ -18,6 +18,8 @@ public final class Connection: IOHandler {
     public let peer: String
     let context: LoopContext
     let transport: StreamTransport
+    /// Accepted on the TLS listener.
+    let isTLS: Bool
 
     enum Phase {
         case http
@@ -58,6 +60,7 @@ public final class Connection: IOHandler {
     init(context: LoopContext, transport: StreamTransport, peer: String) {
         self.context = context
         self.transport = transport
+        self.isTLS = !(transport is TCPTransport)
         self.fd = transport.fd
         self.peer = peer
         self.parser = RequestParser(limits: context.config.http)

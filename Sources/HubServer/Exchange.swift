@@ -40,7 +40,7 @@ public final class Exchange {
         streaming = true
         var h = headers
         h.append(("Transfer-Encoding", "chunked"))
-        connection.enqueue(HTTPResponse(status: status, headers: h).encode(date: connection.context.httpDate, keepAlive: keepAlive, headOnly: true))
+        connection.enqueue(connection.encode(HTTPResponse(status: status, headers: h), keepAlive: keepAlive, headOnly: true))
     }
 
     /// One chunk of a streamed body.

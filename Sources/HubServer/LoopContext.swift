@@ -57,6 +57,9 @@ public final class LoopContext {
     var listeners: [Listener] = []
     /// Set once draining starts: new connections are refused, finished ones close.
     var draining: CloseCode?
+    /// From the shutdown signal on (the drain grace period included), new subscriptions are
+    /// refused with 503 `draining` so clients go to another node; existing ones keep receiving.
+    var refusesNewSubscriptions: Bool { draining != nil || shared.lifecycle.isDraining }
 
     private var deflaters: [Int: Deflater] = [:]
     private var inflaters: [Int: Inflater] = [:]

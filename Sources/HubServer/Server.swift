@@ -37,7 +37,7 @@ public final class Server: Sendable {
         self.logger = logger
         var tls: TLSContext?
         if let cert = config.tlsCertificateFile, let key = config.tlsPrivateKeyFile {
-            tls = try TLSContext(certificateChainFile: cert, privateKeyFile: key)
+            tls = try TLSContext(certificateChainFile: cert, privateKeyFile: key, tls12Ciphers: config.tlsCiphers)
         }
         let shared = ServerShared(config: config, router: router, stats: stats, lifecycle: lifecycle, tls: tls)
         self.shared = shared
@@ -99,10 +99,13 @@ public final class Server: Sendable {
     public var stats: ServerStats { shared.stats }
     public var isDraining: Bool { shared.lifecycle.isDraining }
 
-    /// Graceful shutdown: stop accepting, close WebSockets with `code` (1001 going away, or 1012
-    /// on restart), let HTTP exchanges finish, wait up to the drain timeout, then stop the loops.
-    public func shutdown(code: CloseCode = .goingAway) {
+    /// Graceful shutdown: `/readyz` answers 503 and new subscriptions are refused for `graceMs`
+    /// (the listeners stay open so load balancers see the 503 first); then stop accepting, close
+    /// WebSockets with `code` (1001 going away, or 1012 on restart), let HTTP exchanges finish,
+    /// wait up to the drain timeout, and stop the loops.
+    public func shutdown(code: CloseCode = .goingAway, graceMs: Int = 0) {
         shared.lifecycle.markDraining()
+        if graceMs > 0 { usleep(useconds_t(min(graceMs, 3_600_000)) * 1000) }
         for handle in contexts {
             handle.loop.execute { handle.context.beginDrain(code: code) }
         }

@@ -1,5 +1,6 @@
 import HTTP1
 import WebSocket
+import TLS
 
 /// Everything `affinity-hub serve` can set. Every limit and timeout has a safe default and a reason.
 public struct ServerConfig: Sendable {
@@ -36,6 +37,17 @@ public struct ServerConfig: Sendable {
     public var closeTimeoutMs = 5_000
     /// Graceful shutdown: how long open connections get to finish after SIGTERM.
     public var drainTimeoutMs = 10_000
+    /// TLS 1.2 cipher suites (OpenSSL syntax). The default admits only ECDHE key exchange with
+    /// AEAD ciphers (forward secrecy, no CBC, no static RSA); TLS 1.3 suites are OpenSSL's own.
+    public var tlsCiphers = TLSPolicy.tls12Ciphers
+    /// `Strict-Transport-Security` value sent on HTTPS responses (`max-age=N`), or nil (off: HSTS
+    /// pins browsers to HTTPS for the whole host, a decision for whoever runs it).
+    public var strictTransportSecurity: String?
+    /// Graceful shutdown: how long the hub keeps its listeners open after SIGTERM/SIGHUP,
+    /// answering `/readyz` with 503 and refusing new subscriptions, before it closes them and
+    /// the drain starts. Load balancers poll readiness every few seconds: 5 s lets them see the
+    /// 503 and stop routing here before connections are refused. SIGINT skips it.
+    public var drainGraceMs = 5_000
 
     /// Bytes a connection may have queued for a peer that is not reading. Past it a WebSocket is
     /// closed with 1008 (its outcomes stay in the store for replay) and an HTTP connection stops

@@ -18,16 +18,26 @@ public struct TLSError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// The server's TLS policy defaults.
+public enum TLSPolicy {
+    /// TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AEAD ciphers only: no CBC
+    /// (padding oracles), no static RSA key exchange, no SHA-1 MACs. Every browser and HTTP client
+    /// of the last decade offers at least one of these; TLS 1.3 is preferred when both sides have it.
+    public static let tls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+}
+
 public final class TLSContext: @unchecked Sendable {
     // @unchecked Sendable: after init the SSL_CTX is only read (SSL_new), and OpenSSL documents
     // SSL_CTX as safe to share between threads once configured. It is freed in deinit.
     let ctx: OpaquePointer
 
-    /// Loads a PEM certificate chain and private key.
-    public init(certificateChainFile: String, privateKeyFile: String) throws(TLSError) {
+    /// Loads a PEM certificate chain and private key; TLS 1.2 is limited to `tls12Ciphers`.
+    public init(certificateChainFile: String, privateKeyFile: String, tls12Ciphers: String = TLSPolicy.tls12Ciphers) throws(TLSError) {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw TLSError("SSL_CTX_new") }
         self.ctx = ctx
         guard hub_ssl_ctx_set_min_tls12(ctx) == 1 else { throw TLSError("setting TLS 1.2 as the minimum") }
+        guard SSL_CTX_set_cipher_list(ctx, tls12Ciphers) == 1 else { throw TLSError("no usable cipher in the TLS 1.2 list \"\(tls12Ciphers)\"") }
         hub_ssl_ctx_set_modes(ctx)
         hub_ssl_ctx_set_alpn_http11(ctx)
         guard SSL_CTX_use_certificate_chain_file(ctx, certificateChainFile) == 1 else {

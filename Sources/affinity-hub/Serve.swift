@@ -28,6 +28,8 @@ struct Serve: ParsableCommand {
     @Option(help: "PEM certificate chain: enables https/wss on --tls-port.") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(help: "TLS port (0 = ephemeral). Default 8443.") var tlsPort: Int?
+    @Option(help: "TLS 1.2 cipher suites, OpenSSL syntax. Default: ECDHE with AES-GCM or ChaCha20-Poly1305 only.") var tlsCiphers: String?
+    @Option(help: "Send Strict-Transport-Security: max-age=N on HTTPS responses (seconds; 0 = off, the default).") var hstsMaxAge: Int?
     @Option(help: "Serve an echo WebSocket at this path (conformance tests). Off by default.") var echoPath: String?
     @Option(name: .customLong("allowed-origin"), help: "Browser Origin allowed to open WebSockets (repeatable). Default: any.")
     var allowedOrigins: [String] = []
@@ -55,6 +57,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds of WebSocket silence before the server pings. Default 60.") var idleTimeout: Int?
     @Option(help: "Seconds to wait for any frame after an idle ping before closing with 1001. Default 30.") var pongTimeout: Int?
     @Option(help: "Seconds open connections get to finish after SIGTERM. Default 10.") var drainTimeout: Int?
+    @Option(help: "Seconds /readyz answers 503 before the listeners close on SIGTERM/SIGHUP (not SIGINT), so load balancers stop routing here first. Default 5.")
+    var drainGrace: Int?
     @Flag(help: "Disable permessage-deflate.") var noDeflate = false
     @Flag(help: "Let clients keep their deflate window across messages (costs ~39 KiB per connection).")
     var deflateClientContextTakeover = false
@@ -74,6 +78,9 @@ struct Serve: ParsableCommand {
         c.tlsCertificateFile = s.string("tls-cert", flag: tlsCert, default: nil)
         c.tlsPrivateKeyFile = s.string("tls-key", flag: tlsKey, default: nil)
         c.tlsPort = try s.int("tls-port", flag: tlsPort, default: 8443)
+        c.tlsCiphers = s.string("tls-ciphers", flag: tlsCiphers, default: c.tlsCiphers)!
+        let hsts = try s.int("hsts-max-age", flag: hstsMaxAge, default: 0)
+        c.strictTransportSecurity = hsts > 0 ? "max-age=\(hsts)" : nil
         c.echoPath = s.string("echo-path", flag: echoPath, default: nil)
         let origins = s.list("allowed-origin", flag: allowedOrigins)
         c.allowedOrigins = origins.isEmpty ? nil : Set(origins)
@@ -85,6 +92,7 @@ struct Serve: ParsableCommand {
         c.webSocketIdleMs = try s.int("idle-timeout", flag: idleTimeout, default: 60) * 1000
         c.webSocketPongTimeoutMs = try s.int("pong-timeout", flag: pongTimeout, default: 30) * 1000
         c.drainTimeoutMs = try s.int("drain-timeout", flag: drainTimeout, default: 10) * 1000
+        c.drainGraceMs = try s.int("drain-grace", flag: drainGrace, default: 5) * 1000
         c.maxConnectionsPerClient = try s.int("max-connections-per-client", flag: maxConnectionsPerClient, default: 0)
         c.deflate.enabled = !s.bool("no-deflate", flag: noDeflate)
         c.deflate.allowClientContextTakeover = s.bool("deflate-client-context-takeover", flag: deflateClientContextTakeover)
@@ -165,10 +173,11 @@ struct Serve: ParsableCommand {
         // SIGTERM and SIGHUP: a restart or rolling deploy — clients get 1012 and reconnect (to
         // another node). SIGINT: an operator stopping the hub — 1001 going away.
         let code: CloseCode = signal == 2 ? .goingAway : .serviceRestart
-        logger.info("draining", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)"])
+        let graceMs = signal == 2 ? 0 : c.drainGraceMs
+        logger.info("draining", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)", "grace_ms": "\(graceMs)"])
         worker?.stop()
         devEngine?.stop()
-        server.shutdown(code: code)
+        server.shutdown(code: code, graceMs: graceMs)
         logger.info("stopped")
     }
 }

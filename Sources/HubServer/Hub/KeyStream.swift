@@ -23,6 +23,9 @@ final class KeyStream: WebSocketHandler, OutcomeSink {
         let ref = hub.newSubscriber(onLoop: connection.context.loop.index)
         subscriber = ref
         connection.context.sinks[ref.id] = self
+        if connection.context.refusesNewSubscriptions {
+            return connection.close(.serviceRestart, reason: "server is shutting down: subscribe elsewhere")
+        }
         switch hub.subscribe(ref, to: key, after: after) {
         case .success(let replay):
             for outcome in replay { deliver(SharedOutcome(outcome)) }
