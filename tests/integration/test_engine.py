@@ -130,6 +130,15 @@ def test_bad_purchases_are_refused_with_json(stack):
     assert requests.get(demo.url + "/purchase/../../etc").status_code == 404
 
 
+@pytest.mark.parametrize("wait", ["-5", "abc", "1.5", "60001", ""])
+def test_the_demo_refuses_an_invalid_wait_with_400_naming_it(stack, wait):
+    _, demo = stack
+    r = purchase(demo, {"item": "book", "quantity": 1}, wait=wait)
+    assert r.status_code == 400 and "wait" in r.json()["message"], (wait, r.status_code, r.text)
+    r = requests.get(demo.url + f"/purchase/order-x?wait={wait}", timeout=10)
+    assert r.status_code == 400 and "wait" in r.json()["message"]
+
+
 def engine_call(base, method, path, body=None):
     r = requests.request(method, base + path, json=body, timeout=30)
     return r

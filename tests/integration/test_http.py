@@ -1,10 +1,12 @@
 """HTTP/1.1 over loopback: routes, keep-alive and pipelining, limits and malformed input, each
 answered with the documented status and a JSON body, and the hub keeps serving afterwards."""
 import json
+import subprocess
 import re
 import socket
 import time
 
+import pytest
 import requests
 
 from rawws import http_raw
@@ -117,3 +119,101 @@ def test_many_connections_at_once(hub):
         s.settimeout(5)
         assert s.recv(4096).startswith(b"HTTP/1.1 200")
         s.close()
+
+
+# --- framing and status lines, as strict peers see them -----------------------------------------
+
+# RFC 9110 §15 phrases (Python's http.HTTPStatus still has the RFC 7231 names for 413 and 422).
+REASONS = {101: "Switching Protocols", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
+           401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
+           422: "Unprocessable Content", 429: "Too Many Requests", 503: "Service Unavailable"}
+
+
+def response_head(port, request):
+    """The status line and headers of one response (streams are not read past their head)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(request)
+    out = b""
+    while b"\r\n\r\n" not in out:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    head = out.split(b"\r\n\r\n")[0].decode()
+    status_line, *fields = head.split("\r\n")
+    headers = [tuple(f.split(": ", 1)) for f in fields]
+    return status_line, {name.lower() for name, _ in headers}
+
+
+def test_no_response_on_any_route_has_both_content_length_and_transfer_encoding(make_hub):
+    h = make_hub("--echo-path", "/echo", "--dev-engine", "--max-data-bytes", "64")
+    requests.post(h.http("/v1/outcomes/framing-1"), json={"data": {"n": 1}})
+    get = lambda path, extra="": f"GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode()
+    body = lambda method, path, data: f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n{data}".encode()
+    upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    cases = [get("/"), get("/healthz"), get("/readyz"), get("/metrics"), get("/v1/stats"), get("/v1/client.js"),
+             get("/v1/outcomes/framing-1?after=0&timeout=0"), get("/v1/outcomes/framing-1?after=1&timeout=0"),
+             get("/v1/outcomes/framing-1", "Accept: text/event-stream\r\n"),
+             get("/v1/outcomes/framing-1?follow=1", upgrade), get("/v1/ws", upgrade + "Sec-WebSocket-Protocol: affinity.v1\r\n"),
+             body("POST", "/v1/outcomes/framing-2", '{"data":1}'), body("POST", "/v1/outcomes/framing-2", "{"),
+             body("POST", "/v1/outcomes/framing-3", '{"data":"' + "x" * 100 + '"}'),
+             get("/nope"), body("DELETE", "/v1/outcomes/framing-1", ""), f"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+             get("/v1/outcomes/bad%20key"), get("/v2/topology"), get("/v2/process-instances/123"),
+             body("POST", "/v2/process-instances", '{"processDefinitionId":"nope"}')]
+    seen = set()
+    for request in cases:
+        status_line, names = response_head(h.port, request)
+        assert not ("content-length" in names and "transfer-encoding" in names), (request, status_line)
+        code = int(status_line.split(" ")[1])
+        seen.add(code)
+        assert status_line == f"HTTP/1.1 {code} {REASONS[code]}", status_line
+    assert {101, 200, 201, 204, 400, 404, 405, 413} <= seen
+
+
+NODE_SSE = r"""
+const http = require('http');
+const [port, key] = process.argv.slice(1);
+const req = http.get({host: '127.0.0.1', port, path: `/v1/outcomes/${key}`, headers: {Accept: 'text/event-stream'}}, res => {
+  let buffered = '';
+  res.setEncoding('utf8');
+  res.on('data', chunk => {
+    buffered += chunk;
+    const data = buffered.split('\n').find(line => line.startsWith('data:'));
+    if (data) { console.log(JSON.stringify({status: res.statusCode, type: res.headers['content-type'], data: data.slice(5).trim()})); process.exit(0); }
+  });
+});
+req.on('error', e => { console.log(JSON.stringify({error: e.code || e.message})); process.exit(1); });
+setTimeout(() => { console.log(JSON.stringify({error: 'timeout'})); process.exit(1); }, 5000);
+"""
+
+
+def test_node_http_reads_the_sse_stream(hub):
+    requests.post(hub.http("/v1/outcomes/node-sse"), json={"data": {"hello": "node"}})
+    out = subprocess.run(["node", "-e", NODE_SSE, str(hub.port), "node-sse"], capture_output=True, text=True, timeout=20)
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    assert out.returncode == 0, answer
+    assert answer["status"] == 200 and answer["type"].startswith("text/event-stream")
+    assert json.loads(answer["data"])["data"] == {"hello": "node"}
+
+
+@pytest.mark.parametrize("query,headers", [
+    ("timeout=abc", {}), ("timeout=-5", {}), ("timeout=inf", {}), ("timeout=nan", {}), ("timeout=1e3", {}),
+    ("timeout=61", {}), ("after=abc", {}), ("after=-1", {}), ("follow=maybe", {}),
+    ("", {"Accept": "text/event-stream", "Last-Event-ID": "abc"}),
+    ("lastEventId=x", {"Accept": "text/event-stream"}), ("after=1.5", {"Accept": "text/event-stream"}),
+])
+def test_query_parameters_with_invalid_values_get_400_naming_them(hub, query, headers):
+    r = requests.get(hub.http(f"/v1/outcomes/q-1?{query}"), headers=headers, timeout=5)
+    assert r.status_code == 400, (query, r.status_code, r.text)
+    assert r.json()["error"] == "bad_request"
+    name = (query.split("=")[0] or "Last-Event-ID")
+    assert name in r.json()["message"]
+    assert requests.get(hub.http("/healthz")).status_code == 200
+
+
+def test_a_websocket_subscription_with_an_invalid_after_is_refused_before_upgrading(hub):
+    raw = http_raw(hub.port, b"GET /v1/outcomes/q-2?after=abc HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    status, _, body = status_and_body(raw)
+    assert status == 400 and b"after" in body

@@ -256,6 +256,43 @@ def test_multiplexed_rate_limit(make_hub):
     run(go())
 
 
+def test_a_client_that_stays_over_its_message_rate_is_closed_with_1008(make_hub):
+    """A flood at far above the limit: refused, then cut off after 3 s of refusals, however
+    the bucket's refill interleaves with it. A client sending just under the limit is untouched."""
+    h = make_hub("--messages-per-second", "200")
+
+    async def flood():
+        async with websockets.connect(h.url + "/v1/ws", max_queue=None) as ws:
+            started, sent = time.monotonic(), 0
+            try:
+                while time.monotonic() - started < 10:
+                    for _ in range(200):
+                        await ws.send('{"type":"ping"}')
+                    sent += 200
+                    await asyncio.sleep(0.005)   # ~20k messages/s from one client
+            except websockets.exceptions.ConnectionClosed:
+                pass
+            await asyncio.wait_for(ws.wait_closed(), 5)
+            return ws.close_code, ws.close_reason, time.monotonic() - started, sent
+
+    code, reason, elapsed, sent = run(flood())
+    assert code == 1008 and "rate limit" in reason, (code, reason)
+    assert 2.9 <= elapsed < 7, f"closed after {elapsed:.1f} s ({sent} messages)"
+
+    async def polite():
+        async with websockets.connect(h.url + "/v1/ws") as ws:
+            for i in range(4 * 150):
+                await ws.send(json.dumps({"type": "ping", "ref": i}))
+                await asyncio.sleep(1 / 150)
+            pongs = 0
+            while pongs < 600:
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert reply["type"] == "pong", reply
+                pongs += 1
+            return pongs
+    assert run(polite()) == 600
+
+
 def test_durable_store_survives_kill_9(tmp_path):
     path = str(tmp_path / "outcomes.log")
     h = Hub(["--store", "log", "--store-path", path, "--loops", "2"])

@@ -82,3 +82,32 @@ def test_stalled_tls_handshake_times_out_and_garbage_is_dropped(make_hub, tls_fi
     assert not data.startswith(b"HTTP/1.1 200")
     s.close()
     assert requests.get(f"https://127.0.0.1:{h.tls_port}/healthz", verify=tls_files[0]).status_code == 200
+
+
+def test_tls_policy_checked_by_testssl(make_hub, tls_files, tmp_path):
+    """testssl.sh (an independent scanner) against the hub's TLS listener: TLS 1.0/1.1 refused,
+    TLS 1.2 only ECDHE key exchange with AEAD ciphers, TLS 1.3 offered."""
+    import json
+    import subprocess
+    h = make_hub(tls_files=tls_files)
+    report = tmp_path / "testssl.json"
+    subprocess.run(["testssl", "--quiet", "--color", "0", "--warnings", "off", "--protocols", "--cipher-per-proto", "--fast",
+                    "--jsonfile", str(report), f"127.0.0.1:{h.tls_port}"], capture_output=True, timeout=180)
+    findings = {e["id"]: e["finding"] for e in json.load(open(report))}
+    for old in ["SSLv2", "SSLv3", "TLS1", "TLS1_1"]:
+        assert findings[old].startswith("not offered"), (old, findings[old])
+    assert findings["TLS1_2"].startswith("offered") and findings["TLS1_3"].startswith("offered")
+    tls12 = [f for i, f in findings.items() if i.startswith("cipher-tls1_2_")]
+    assert tls12, findings
+    for suite in tls12:
+        assert "ECDHE" in suite and ("GCM" in suite or "CHACHA20" in suite), suite
+
+
+def test_hsts_is_sent_on_https_only_when_configured(make_hub, tls_files):
+    cert = tls_files[0]
+    with_hsts = make_hub("--hsts-max-age", "31536000", tls_files=tls_files)
+    r = requests.get(f"https://127.0.0.1:{with_hsts.tls_port}/healthz", verify=cert)
+    assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in requests.get(with_hsts.http("/healthz")).headers
+    without = make_hub(tls_files=tls_files)
+    assert "Strict-Transport-Security" not in requests.get(f"https://127.0.0.1:{without.tls_port}/healthz", verify=cert).headers

@@ -9,8 +9,8 @@
 //            {"type":"error","code":C,"message":M,"key"?:K,"ref"?:R}  — the socket stays open
 //
 // A bad token or key fails that one request with a typed error; the other subscriptions go on.
-// Messages beyond the rate limit are refused with `rate_limited`; a client refused in each of
-// three consecutive seconds is closed with 1008 (`TokenBucket`).
+// Messages beyond the rate limit are refused with `rate_limited`; a client refused for 3 s
+// without a refusal-free second is closed with 1008 (`TokenBucket`).
 import Auth
 import HubBytes
 import HubCore
@@ -54,7 +54,7 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
             reply(error: "rate_limited", "more than \(bucket.ratePerSecond) messages per second", key: nil, ref: nil)
             return
         case .abusive:
-            connection.close(.policyViolation, reason: "message rate limit exceeded for \(TokenBucket.sustainedSeconds) s")
+            connection.close(.policyViolation, reason: "message rate limit exceeded for 3 s")
             return
         }
         guard kind == .text, let message = ClientMessage(payload) else {
@@ -167,20 +167,20 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
 /// A token bucket per connection: `burst` messages at once, refilled at `ratePerSecond`.
 /// Messages per second with a burst allowance, and the cut-off for a client that stays over it.
 ///
-/// "Stays over" means: at least one of its messages was refused in each of
-/// `sustainedSeconds` consecutive one-second windows. A client that bursts past the limit now and
-/// then is only refused; one that keeps sending faster than allowed is closed with 1008 within
-/// about that many seconds, however the refill interleaves with its messages.
+/// "Stays over" means: its messages have been refused for `sustainedNs` (3 s) without a
+/// refusal-free second in between. A client that bursts past the limit now and then is only
+/// refused; one that keeps sending faster than allowed is closed with 1008 three seconds after
+/// its first refusal, however the refill interleaves with its messages.
 struct TokenBucket {
     let ratePerSecond: Int
     let burst: Int
-    static let sustainedSeconds: UInt64 = 3
+    static let sustainedNs: UInt64 = 3_000_000_000
+    private static let streakGapNs: UInt64 = 1_000_000_000
     private var tokens: Double
     private var last: UInt64 = 0
-    private var window: UInt64 = 0
-    private var refusedInWindow = false
-    /// Consecutive windows with refusals, ending with the one before `window`.
-    private var windowsOverLimit: UInt64 = 0
+    /// When the current run of refusals began, and the latest refusal in it.
+    private var overSince: UInt64?
+    private var lastRefusal: UInt64 = 0
 
     enum Verdict { case allowed, refused, abusive }
 
@@ -193,14 +193,9 @@ struct TokenBucket {
     mutating func take(nowNs: UInt64) -> Verdict {
         if last != 0 { tokens = min(Double(burst), tokens + Double(nowNs &- last) / 1e9 * Double(ratePerSecond)) }
         last = nowNs
-        let now = nowNs / 1_000_000_000
-        if now != window {
-            windowsOverLimit = refusedInWindow && now == window + 1 ? windowsOverLimit + 1 : 0
-            window = now
-            refusedInWindow = false
-        }
         if tokens >= 1 { tokens -= 1; return .allowed }
-        refusedInWindow = true
-        return windowsOverLimit + 1 >= Self.sustainedSeconds ? .abusive : .refused
+        if overSince == nil || nowNs &- lastRefusal > Self.streakGapNs { overSince = nowNs }
+        lastRefusal = nowNs
+        return nowNs &- overSince! >= Self.sustainedNs ? .abusive : .refused
     }
 }
