@@ -17,8 +17,13 @@ module HubBytes Sources/HubBytes/*.swift
 module HTTP1 Sources/HTTP1/*.swift
 module WebSocket Sources/WebSocket/*.swift
 module DevEngine $(find Sources/DevEngine -name '*.swift')
+module HubCore Sources/HubCore/*.swift
 for target in FuzzHTTP FuzzFrames FuzzInflate FuzzExtensions FuzzJSON FuzzResponse FuzzEngineInput; do
     swiftc "${flags[@]}" -module-name "$target" fuzz/$target.swift "$obj"/HubBytes.o "$obj"/HTTP1.o "$obj"/WebSocket.o "$obj"/DevEngine.o \
         -lz -o "$out/$target"
 done
+# The log's recovery scan is pure (bytes in, outcomes out); the store around it does file I/O, so
+# only LogRecord.swift is compiled in.
+swiftc "${flags[@]}" -module-name FuzzLogRecovery fuzz/FuzzLogRecovery.swift Sources/OutcomeLog/LogRecord.swift \
+    "$obj"/HubBytes.o "$obj"/HubCore.o -lz -o "$out/FuzzLogRecovery"
 echo "built: $(ls $out | grep Fuzz | tr '\n' ' ')"

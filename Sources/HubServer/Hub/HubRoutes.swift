@@ -172,4 +172,7 @@ func hubPrometheusText(_ hub: Hub) -> String {
         + line("store_appends_total", "counter", "Durable store appends completed.", appends)
         + line("store_failures_total", "counter", "Durable store appends that failed.", m.storeFailures.load(ordering: .relaxed))
         + line("store_append_latency_microseconds_sum", "counter", "Sum of durable append latencies.", m.storeLatencyMicros.load(ordering: .relaxed))
+        + line("store_available", "gauge", "1 while the outcome store accepts writes, 0 while it refuses them (/readyz is 503).",
+               hub.store.unavailableReason == nil ? 1 : 0)
+        + line("outcomes_abandoned_total", "counter", "Publishes the store refused, rolled back without a trace.", s.counters.abandoned)
 }
