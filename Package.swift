@@ -65,10 +65,17 @@ let package = Package(
         // The client library: a hub connection that resumes, outcome waits and callbacks, and
         // "start an instance and await its outcome" on the engine client.
         .target(name: "AffinityClient", dependencies: ["HTTPClient", "CamundaClient", "HubBytes", "Auth", "Reactor"], swiftSettings: strict),
+        // Callbacks into the engine, pure: capability tokens, callback records, what each call means.
+        .target(name: "Callbacks", dependencies: ["HubBytes", "HubCore", "Auth"], swiftSettings: strict),
+        // The HTTP custom-activity contract served by the hub: the http-callback worker and the callback URLs.
+        .target(name: "CallbackService", dependencies: ["Callbacks", "CamundaClient", "HTTPClient", "HubServer", "HubCore", "HubBytes",
+                                                        "HTTP1", "Reactor", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // The dev engine's REST v2 subset, served by the hub's own HTTP layer.
         .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "Auth", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
                           dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth", "OutcomeWorker", "CamundaClient", "DevEngineServer", "DevEngine",
+                                         "Callbacks", "CallbackService",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -91,6 +98,7 @@ let package = Package(
                                    "HubBytes", "HTTP1", "Auth", "OutcomeWorker", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
+        .testTarget(name: "CallbacksTests", dependencies: ["Callbacks", "CallbackService", "HubCore", "HubBytes"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
     ]
 )

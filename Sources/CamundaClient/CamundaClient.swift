@@ -179,6 +179,15 @@ public final class CamundaClient: Sendable {
         _ = try await call("POST", "/v2/jobs/\(jobKey)/failure", body: .object(body), retry: .jobCommand)
     }
 
+    /// Changes an activated job: its retries, and/or its timeout measured from now (a worker that
+    /// holds a job for a long time, such as an HTTP callback, extends it this way).
+    public func updateJob(_ jobKey: String, retries: Int? = nil, timeout: Duration? = nil) async throws {
+        var changeset: [String: JSONValue] = [:]
+        if let retries { changeset["retries"] = JSONValue(retries) }
+        if let timeout { changeset["timeout"] = JSONValue(timeout.wholeMilliseconds) }
+        _ = try await call("PATCH", "/v2/jobs/\(jobKey)", body: ["changeset": .object(changeset)], retry: .always)
+    }
+
     /// Throws a BPMN error from a job, caught by a matching error boundary event.
     public func throwError(_ jobKey: String, errorCode: String, errorMessage: String? = nil, variables: [String: JSONValue] = [:]) async throws {
         var body: [String: JSONValue] = ["errorCode": .string(errorCode)]

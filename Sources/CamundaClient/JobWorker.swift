@@ -13,6 +13,9 @@ public enum JobOutcome: Sendable {
     /// Offered again after `backOff` while `retries` > 0; else the engine raises an incident.
     case fail(retries: Int, message: String, backOff: Duration = .zero)
     case bpmnError(code: String, message: String, variables: [String: JSONValue] = [:])
+    /// Nothing now: the job stays activated and is answered later by someone else (an HTTP
+    /// callback), or times out and is offered again.
+    case leaveOpen
 }
 
 /// Counters of one worker.
@@ -115,6 +118,8 @@ public final class JobWorker: Sendable {
             case .bpmnError(let code, let message, let variables):
                 stats.errorsThrown.add(1, ordering: .relaxed)
                 try await client.throwError(job.jobKey, errorCode: code, errorMessage: message, variables: variables)
+            case .leaveOpen:
+                break
             }
         } catch {
             stats.commandErrors.add(1, ordering: .relaxed)

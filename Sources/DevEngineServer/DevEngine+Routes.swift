@@ -179,8 +179,12 @@ extension Router {
         }
         json(["PATCH"], "/v2/jobs/{jobKey}") { _, p, body in
             guard let k = jobKey(p) else { return badKey(p) }
-            guard let retries = body["changeset"]?["retries"]?.intValue else { return problem(.invalidArgument("changeset.retries is required by the dev engine"), "/v2/jobs/\(k)") }
-            if let e = engine.core.withLock({ $0.updateJobRetries(k, retries: retries) }) { return problem(e, "/v2/jobs/\(k)") }
+            let retries = body["changeset"]?["retries"]?.intValue
+            let timeout = body["changeset"]?["timeout"]?.intValue.map(Int64.init)
+            guard retries != nil || timeout != nil else {
+                return problem(.invalidArgument("No changeset provided: set retries and/or timeout."), "/v2/jobs/\(k)")
+            }
+            if let e = engine.core.withLock({ $0.updateJob(k, retries: retries, timeoutMs: timeout, nowMs: now()) }) { return problem(e, "/v2/jobs/\(k)") }
             return noContent
         }
 

@@ -1,3 +1,16 @@
+/// A document the hub keeps beside outcomes: the state of an HTTP callback or an action link.
+/// Records are latest-wins by `id`; the store forgets them after `expiresAt`.
+public struct StoredRecord: Sendable, Equatable {
+    /// Unique across kinds, e.g. `callback:<jobKey>`.
+    public var id: String
+    /// A JSON object: the owner's encoding of its state.
+    public var body: [UInt8]
+    /// Milliseconds since the epoch.
+    public var expiresAt: Int64
+
+    public init(id: String, body: [UInt8], expiresAt: Int64) { self.id = id; self.body = body; self.expiresAt = expiresAt }
+}
+
 /// Where outcomes are persisted. The hub keeps its working set in HubCore either way; a store
 /// adds durability (and, later, sharing between nodes: a Redis store keeps the same contract —
 /// append completes when the outcome is safe, recovery returns what is unexpired).
@@ -18,6 +31,12 @@ public protocol OutcomeStore: Sendable {
     /// Why the store refuses writes right now (nil while it accepts them): `/readyz` answers 503
     /// with this reason, so a load balancer stops sending publishes to this node.
     var unavailableReason: String? { get }
+
+    /// Persists `record` (replacing an earlier one with its id); `completion` runs once, on any
+    /// thread, when it is safe or failed. Records share the outcomes' durability and group commit.
+    func put(_ record: StoredRecord, completion: @escaping @Sendable (Result<Void, HubError>) -> Void)
+    /// The latest unexpired version of every record found at start.
+    func recoveredRecords() -> [StoredRecord]
 }
 
 extension OutcomeStore {
@@ -33,4 +52,6 @@ public final class MemoryOutcomeStore: OutcomeStore {
     public func afterPendingWrites(_ completion: @escaping @Sendable (Result<Void, HubError>) -> Void) { completion(.success(())) }
     public func expired(count: Int) {}
     public func close() {}
+    public func put(_ record: StoredRecord, completion: @escaping @Sendable (Result<Void, HubError>) -> Void) { completion(.success(())) }
+    public func recoveredRecords() -> [StoredRecord] { [] }
 }

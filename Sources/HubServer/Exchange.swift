@@ -12,6 +12,8 @@ public final class Exchange {
     weak var connection: Connection?
     let keepAlive: Bool
     public private(set) var isFinished = false
+    /// The client's address (for per-address limits); empty once the connection is gone.
+    public var peerAddress: String { connection?.peer ?? "" }
     private var streaming = false
     /// Called once if the connection goes away before the exchange finished.
     public var onCancel: (() -> Void)?

@@ -22,6 +22,22 @@ enum LogRecord {
     /// Larger than any outcome the hub accepts (data is capped far below this).
     static let maxPayloadBytes = 64 << 20
 
+    /// What one record holds.
+    enum Entry: Equatable {
+        case outcome(Outcome)
+        case record(StoredRecord)
+    }
+
+    /// The record of one stored document: `{"r": id, "e": expiresAt, "b": body}`.
+    static func encode(_ r: StoredRecord) -> [UInt8] {
+        var payload = Array("{\"r\":".utf8)
+        payload += Array(JSONText.quoted(r.id).utf8)
+        payload += Array(",\"e\":\(r.expiresAt),\"b\":".utf8)
+        payload += r.body
+        payload.append(UInt8(ascii: "}"))
+        return frame(payload)
+    }
+
     /// The record of one outcome. The payload is JSON with short member names.
     static func encode(_ o: Outcome) -> [UInt8] {
         var payload = Array("{\"k\":\"\(o.key.value)\",\"s\":\(o.seq),\"i\":".utf8)
@@ -31,6 +47,10 @@ enum LogRecord {
         payload += Array(",\"d\":".utf8)
         payload += o.data
         payload.append(UInt8(ascii: "}"))
+        return frame(payload)
+    }
+
+    private static func frame(_ payload: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(payload.count + headerBytes)
         out += magic
@@ -44,6 +64,8 @@ enum LogRecord {
     /// What a scan found.
     struct Recovery {
         var outcomes: [Outcome] = []
+        /// Stored documents, in the order written (a later one replaces an earlier one's id).
+        var records: [StoredRecord] = []
         /// Stretches of unreadable bytes followed by intact records (or unreadable to the end).
         var damagedRegions = 0
         var damagedBytes = 0
@@ -59,8 +81,11 @@ enum LogRecord {
         var found = Recovery()
         var i = 0
         while i < bytes.count {
-            if let (outcome, next) = record(in: bytes, at: i) {
-                found.outcomes.append(outcome)
+            if let (entry, next) = record(in: bytes, at: i) {
+                switch entry {
+                case .outcome(let o): found.outcomes.append(o)
+                case .record(let r): found.records.append(r)
+                }
                 i = next
                 continue
             }
@@ -79,14 +104,14 @@ enum LogRecord {
     }
 
     /// The valid record at `i` and where the next one starts, or nil.
-    private static func record(in bytes: [UInt8], at i: Int) -> (Outcome, Int)? {
+    private static func record(in bytes: [UInt8], at i: Int) -> (Entry, Int)? {
         guard startsWithMagic(bytes, i), i + headerBytes <= bytes.count else { return nil }
         let length = Int(readLE(bytes, i + 4))
         guard length > 0, length <= maxPayloadBytes, i + headerBytes + length <= bytes.count else { return nil }
         let payload = bytes[(i + headerBytes)..<(i + headerBytes + length)]
         guard checksum(bytes[(i + 4)..<(i + 8)], payload) == readLE(bytes, i + 8),
-              let outcome = parse(Array(payload)) else { return nil }
-        return (outcome, i + headerBytes + length)
+              let entry = parse(Array(payload)) else { return nil }
+        return (entry, i + headerBytes + length)
     }
 
     private static func nextRecordStart(in bytes: [UInt8], after i: Int) -> Int? {
@@ -128,7 +153,7 @@ enum LogRecord {
             let length = Int(readLE(bytes, i)), sum = readLE(bytes, i + 4)
             guard length > 0, length <= maxPayloadBytes, i + 8 + length <= bytes.count else { break }
             let payload = Array(bytes[(i + 8)..<(i + 8 + length)])
-            guard checksum([UInt8]()[...], payload[...]) == sum, let outcome = parse(payload) else { break }
+            guard checksum([UInt8]()[...], payload[...]) == sum, case .outcome(let outcome)? = parse(payload) else { break }
             found.outcomes.append(outcome)
             i += 8 + length
         }
@@ -137,9 +162,15 @@ enum LogRecord {
         return found
     }
 
-    private static func parse(_ payload: [UInt8]) -> Outcome? {
-        guard case .success(let m) = JSONScanner.objectMembers(payload),
-              let k = m.range(of: "k").flatMap({ JSONScanner.stringValue(payload, $0) }), let key = try? OutcomeKey(validating: k),
+    private static func parse(_ payload: [UInt8]) -> Entry? {
+        guard case .success(let m) = JSONScanner.objectMembers(payload) else { return nil }
+        if let r = m.range(of: "r") {
+            guard let id = JSONScanner.stringValue(payload, r),
+                  let e = m.range(of: "e").flatMap({ Int64(String(decoding: payload[$0], as: UTF8.self)) }),
+                  let b = m.range(of: "b") else { return nil }
+            return .record(StoredRecord(id: id, body: Array(payload[b]), expiresAt: e))
+        }
+        guard let k = m.range(of: "k").flatMap({ JSONScanner.stringValue(payload, $0) }), let key = try? OutcomeKey(validating: k),
               let seq = m.range(of: "s").flatMap({ UInt64(String(decoding: payload[$0], as: UTF8.self)) }),
               let id = m.range(of: "i").flatMap({ JSONScanner.stringValue(payload, $0) }),
               let st = m.range(of: "st").flatMap({ JSONScanner.stringValue(payload, $0) }), let status = OutcomeStatus(rawValue: st),
@@ -147,7 +178,17 @@ enum LogRecord {
               let e = m.range(of: "e").flatMap({ Int64(String(decoding: payload[$0], as: UTF8.self)) }),
               let d = m.range(of: "d") else { return nil }
         let idem = m.range(of: "ik").flatMap { JSONScanner.stringValue(payload, $0) }
-        return Outcome(key: key, seq: seq, id: id, status: status, data: Array(payload[d]), publishedAt: p, expiresAt: e, idempotencyKey: idem)
+        return .outcome(Outcome(key: key, seq: seq, id: id, status: status, data: Array(payload[d]), publishedAt: p, expiresAt: e, idempotencyKey: idem))
+    }
+
+    /// The latest version of each record id, in first-written order, dropping those expired by `nowMs`.
+    static func latest(_ records: [StoredRecord], nowMs: Int64) -> [StoredRecord] {
+        var index: [String: Int] = [:]
+        var out: [StoredRecord] = []
+        for r in records {
+            if let i = index[r.id] { out[i] = r } else { index[r.id] = out.count; out.append(r) }
+        }
+        return out.filter { $0.expiresAt > nowMs }
     }
 
     private static func checksum(_ prefix: ArraySlice<UInt8>, _ payload: ArraySlice<UInt8>) -> UInt32 {

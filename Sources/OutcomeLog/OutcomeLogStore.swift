@@ -1,4 +1,5 @@
-// A durable outcome store: an append-only log with group commit.
+// A durable outcome store: an append-only log with group commit. It also keeps the hub's other
+// documents (callback and action-link records, latest version per id) in the same file.
 //
 //   append ─▶ pending list ─▶ writer queue: write every pending record, one fsync, complete them all
 //             write or fsync failed ─▶ truncate back to the last good offset, fail the batch,
@@ -27,6 +28,7 @@ public final class OutcomeLogStore: OutcomeStore {
     private struct Pending { var bytes: [UInt8]; var completion: @Sendable (Result<Void, HubError>) -> Void }
     private let pending = Mutex<(items: [Pending], flushScheduled: Bool)>(([], false))
     private let recoveredOutcomes: [Outcome]
+    private let recoveredDocuments: [StoredRecord]
 
     /// The writer's state. Touched only on `queue` (the Mutex is uncontended; it makes the
     /// class's Sendable conformance checkable instead of asserted).
@@ -73,9 +75,11 @@ public final class OutcomeLogStore: OutcomeStore {
         }
         let live = found.outcomes.filter { $0.expiresAt > nowMs }
         recoveredOutcomes = live
+        recoveredDocuments = LogRecord.latest(found.records, nowMs: nowMs)
         // Rewrite compacted before appending, so nothing unreadable sits in front of new records.
         var compacted: [UInt8] = []
         for outcome in live { compacted += LogRecord.encode(outcome) }
+        for record in recoveredDocuments { compacted += LogRecord.encode(record) }
         try LogFiles.replaceDurably(path, with: compacted)
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError("cannot open the outcome log for appending:", path, errno: errno) }
@@ -85,6 +89,11 @@ public final class OutcomeLogStore: OutcomeStore {
     deinit { Glibc.close(fd) }
 
     public func recovered() -> [Outcome] { recoveredOutcomes }
+    public func recoveredRecords() -> [StoredRecord] { recoveredDocuments }
+
+    public func put(_ record: StoredRecord, completion: @escaping @Sendable (Result<Void, HubError>) -> Void) {
+        enqueue(Pending(bytes: LogRecord.encode(record), completion: completion))
+    }
 
     public func append(_ outcome: Outcome, completion: @escaping @Sendable (Result<Void, HubError>) -> Void) {
         enqueue(Pending(bytes: LogRecord.encode(outcome), completion: completion))
@@ -206,8 +215,10 @@ public final class OutcomeLogStore: OutcomeStore {
     private func compact() {
         guard refusal.withLock({ $0 }) == nil, let bytes = try? LogFiles.readExisting(path) else { return }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let found = LogRecord.scan(bytes)
         var compacted: [UInt8] = []
-        for outcome in LogRecord.scan(bytes).outcomes where outcome.expiresAt > now { compacted += LogRecord.encode(outcome) }
+        for outcome in found.outcomes where outcome.expiresAt > now { compacted += LogRecord.encode(outcome) }
+        for record in LogRecord.latest(found.records, nowMs: now) { compacted += LogRecord.encode(record) }
         let tmp = path + ".tmp"
         guard (try? LogFiles.writeDurably(compacted, to: tmp)) != nil else { return }
         // Appends go to `fd`, which still names the old file after the rename: reopen by dup2.

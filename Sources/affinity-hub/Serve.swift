@@ -1,6 +1,9 @@
 import ArgumentParser
 import Auth
+import CallbackService
+import Callbacks
 import CamundaClient
+import HubBytes
 import DevEngineServer
 import Foundation
 import HubCore
@@ -63,6 +66,7 @@ struct Serve: ParsableCommand {
     @Flag(help: "Let clients keep their deflate window across messages (costs ~39 KiB per connection).")
     var deflateClientContextTakeover = false
     @OptionGroup(title: "Workflow engine") var engine: EngineOptions
+    @OptionGroup(title: "Callbacks into the engine") var callbackOptions: CallbackOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default info.") var logLevel: String?
 
@@ -119,10 +123,12 @@ struct Serve: ParsableCommand {
         }
 
         let outcomeStore: OutcomeStore
+        var secretPath: String?
         switch s.string("store", flag: store, default: "memory")! {
         case "memory": outcomeStore = MemoryOutcomeStore()
         case "log":
             let path = s.string("store-path", flag: storePath, default: "affinity-outcomes.log")!
+            secretPath = path + ".callback-secret"
             outcomeStore = try OutcomeLogStore(path: path, nowMs: HubClock.wallMilliseconds, logger: logger)
         case let other: throw ValidationError("--store is memory or log, not \(other)")
         }
@@ -137,9 +143,13 @@ struct Serve: ParsableCommand {
         let workerConfig = try engine.workerConfig(s)
         let camundaAuth = try engine.auth(s)
         let workerStats = WorkerStatsBox()
+        let callbacksBox = CallbacksBox()
         var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub,
-                                            extraMetrics: { workerStats.text() })
+                                            extraMetrics: { workerStats.text() + callbacksBox.metricsText() })
         router.addHubRoutes(hub: hub, access: access, limits: limits, stats: stats)
+        // The callback service needs the engine client, made once the port is known: the routes
+        // reach it through a box, and answer 503 until it exists.
+        router.addCallbackRoutes(callbacksBox)
         let devEngine = devEngineOn ? DevEngine() : nil
         if let devEngine { router.addDevEngineRoutes(devEngine) }
         let server = try Server(config: c, router: router, stats: stats, lifecycle: lifecycle, hub: hub, logger: logger)
@@ -148,6 +158,7 @@ struct Serve: ParsableCommand {
 
         // The outcome worker: against Camunda, or the embedded dev engine on this very port.
         var worker: OutcomeWorker?
+        var callbacks: HTTPCallbacks?
         // The worker reaches the embedded engine on the hub's own listener (the client dials IPv4).
         let selfHost = c.host == "0.0.0.0" || c.host.contains(":") ? "127.0.0.1" : c.host
         let engineURL = camundaURL ?? (devEngineOn ? server.port.map { "http://\(selfHost):\($0)" } : nil)
@@ -158,6 +169,14 @@ struct Serve: ParsableCommand {
             workerStats.set(w.stats)
             w.start()
             worker = w
+            let ownURL = server.port.map { "http://\(selfHost):\($0)" } ?? server.tlsPort.map { "https://\(selfHost):\($0)" } ?? ""
+            let callbackConfig = try callbackOptions.configuration(s, defaultPublicURL: ownURL)
+            let callbackSecret = try callbackOptions.secret(s, keptAt: secretPath)
+            let service = HTTPCallbacks(config: callbackConfig, secret: callbackSecret, engine: client, store: outcomeStore, logger: logger)
+            callbacksBox.set(service)
+            service.start()
+            callbacks = service
+            logger.info("callback worker started", metadata: ["job_type": "\(callbackConfig.jobType)", "public_url": "\(callbackConfig.publicURL)"])
             logger.info("outcome worker started", metadata: ["engine": "\(engineURL)", "job_type": "\(workerConfig.jobType)",
                                                             "dev_engine": "\(devEngineOn)", "concurrency": "\(workerConfig.maxConcurrentJobs)"])
             if devEngineOn { logger.warning("the embedded dev engine is for development and tests, not production") }
@@ -176,9 +195,23 @@ struct Serve: ParsableCommand {
         let graceMs = signal == 2 ? 0 : c.drainGraceMs
         logger.info("draining", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)", "grace_ms": "\(graceMs)"])
         worker?.stop()
+        callbacks?.stop()
         devEngine?.stop()
         server.shutdown(code: code, graceMs: graceMs)
         logger.info("stopped")
+    }
+}
+
+/// The callback service, set once the engine client exists (after the server binds).
+final class CallbacksBox: CallbackAnswering {
+    private let service = Mutex<HTTPCallbacks?>(nil)
+    func set(_ s: HTTPCallbacks) { service.withLock { $0 = s } }
+    func metricsText() -> String { service.withLock { $0 }?.stats.prometheusText ?? "" }
+    func answer(jobKey: String, kind: CallbackKind, token: String, body: [UInt8], from address: String) async -> CallbackReply {
+        guard let s = service.withLock({ $0 }) else {
+            return CallbackReply(status: 503, body: JSONText.errorBody(code: "unavailable", message: "callbacks need a workflow engine (--camunda-url or --dev-engine)"))
+        }
+        return await s.answer(jobKey: jobKey, kind: kind, token: token, body: body, from: address)
     }
 }
 

@@ -211,3 +211,40 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
     }
     return ~crc
 }
+
+@Suite struct StoredRecords {
+    func putWaiting(_ store: OutcomeLogStore, _ r: StoredRecord) -> Result<Void, HubError> {
+        let answer = Mutex<Result<Void, HubError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        store.put(r) { result in answer.withLock { $0 = result }; done.signal() }
+        done.wait()
+        return answer.withLock { $0! }
+    }
+
+    @Test func recordsSurviveARestartLatestVersionFirstWrittenOrderExpiredDropped() throws {
+        let path = tempLogPath()
+        let store = try OutcomeLogStore(path: path, nowMs: 0)
+        let a1 = StoredRecord(id: "callback:1", body: Array("{\"state\":\"open\"}".utf8), expiresAt: 10_000)
+        let b = StoredRecord(id: "callback:2", body: Array("{\"state\":\"open\"}".utf8), expiresAt: 10_000)
+        let old = StoredRecord(id: "callback:3", body: Array("{}".utf8), expiresAt: 500)
+        let a2 = StoredRecord(id: "callback:1", body: Array("{\"state\":\"answered\",\"data\":{\"x\":[1,2]}}".utf8), expiresAt: 20_000)
+        for r in [a1, b, old] { #expect(throws: Never.self) { try putWaiting(store, r).get() } }
+        _ = appendWaiting(store, outcome("k", 1))
+        #expect(throws: Never.self) { try putWaiting(store, a2).get() }
+        store.close()
+        let reopened = try OutcomeLogStore(path: path, nowMs: 1_000)
+        #expect(reopened.recoveredRecords() == [a2, b])
+        #expect(reopened.recovered() == [outcome("k", 1)])
+        // The rewrite keeps exactly the live versions.
+        #expect(try OutcomeLogStore(path: path, nowMs: 1_000).recoveredRecords() == [a2, b])
+    }
+
+    @Test func aRecordRefusedByAFullDiskIsNotKept() throws {
+        let path = tempLogPath(), disk = FaultyDisk()
+        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files)
+        disk.plan.withLock { $0.capacity = 10 }
+        #expect(throws: HubError.self) { try putWaiting(store, StoredRecord(id: "x", body: Array("{}".utf8), expiresAt: 9_000)).get() }
+        store.close()
+        #expect(try OutcomeLogStore(path: path, nowMs: 0).recoveredRecords().isEmpty)
+    }
+}

@@ -425,9 +425,22 @@ public struct EngineCore {
 
     /// Sets a job's retries (before resolving its incident).
     public mutating func updateJobRetries(_ jobKey: Int64, retries: Int) -> EngineError? {
-        guard jobs[jobKey] != nil else { return .notFound("Expected to update retries for job with key '\(jobKey)', but no such job was found") }
-        guard retries > 0 else { return .invalidArgument("retries must be greater than zero") }
-        jobs[jobKey]!.retries = retries
+        updateJob(jobKey, retries: retries, timeoutMs: nil, nowMs: 0)
+    }
+
+    /// `PATCH /v2/jobs/{key}`: new retries, and/or a new timeout for an activated job (measured
+    /// from now, as Zeebe does: a worker extends the time it holds a job).
+    public mutating func updateJob(_ jobKey: Int64, retries: Int?, timeoutMs: Int64?, nowMs: Int64) -> EngineError? {
+        guard let job = jobs[jobKey] else { return .notFound("Expected to update job with key '\(jobKey)', but no such job was found") }
+        if let retries, retries <= 0 { return .invalidArgument("retries must be greater than zero") }
+        if let timeoutMs {
+            guard timeoutMs > 0 else { return .invalidArgument("timeout must be greater than zero") }
+            guard case .activated(_, let worker) = job.state else {
+                return .invalidState("Expected to update the timeout of job with key '\(jobKey)', but it is not activated")
+            }
+            jobs[jobKey]!.state = .activated(deadline: nowMs + timeoutMs, worker: worker)
+        }
+        if let retries { jobs[jobKey]!.retries = retries }
         return nil
     }
 

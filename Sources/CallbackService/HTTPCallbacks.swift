@@ -1,0 +1,234 @@
+// The HTTP custom-activity contract, served by the hub (docs/callbacks.md):
+//
+//   job `http-callback` ─▶ record (durable) ─▶ POST callbackEndpoint {responsePath, errorResponsePath,
+//        flowElementInstanceId, data} ─▶ 2xx: the job stays open │ else: fail with retries − 1, back-off
+//   POST responsePath / errorResponsePath ─▶ capability checked (no lookup for a forged token)
+//        ─▶ CallbackBook decides ─▶ answer recorded as pending (durable) ─▶ engine command
+//        ─▶ answer recorded as final (durable) ─▶ 200; a repeat gets the same 200, a different
+//           call 409, a job the engine no longer has 410; an engine outage 503 (nothing kept)
+//
+// Recording the answer before the engine call means a crash between the two is finished by the
+// caller's retry (the pending answer is re-driven, and the engine's "no such job" then means our
+// first call took effect) instead of being answered "gone".
+import Callbacks
+import CamundaClient
+import HTTPClient
+import HubBytes
+import HubCore
+import Logging
+import Reactor
+import Synchronization
+
+public struct CallbackConfiguration: Sendable {
+    /// The job type the hub takes. Default `http-callback`.
+    public var jobType = "http-callback"
+    /// Base of the URLs the hub writes into callbacks (what the service can reach): the hub's
+    /// public address, e.g. `https://hub.example.com` behind a proxy.
+    public var publicURL: String
+    /// Base for `callbackEndpoint` headers that are paths rather than absolute URLs, so one BPMN
+    /// runs against per-environment services.
+    public var endpointBaseURL: String?
+    /// How long the service has to acknowledge the POST. 10 s.
+    public var requestTimeout: Duration = .seconds(10)
+    /// How long a job waits for its callback unless the task header `callbackTimeout` says
+    /// otherwise. 24 h: long enough for slow back offices.
+    public var callbackTimeout: Duration = .seconds(86_400)
+    /// How long an answered callback keeps its "already answered" replies after its timeout. 24 h.
+    public var answeredRetention: Duration = .seconds(86_400)
+    /// Deliveries in flight at once (jobs activated at once).
+    public var maxConcurrentJobs = 32
+    /// Calls per second one client address may make to the callback URLs (burst: twice that).
+    public var perAddressPerSecond = 20
+    /// CA file for https endpoints (default: the system's trust store).
+    public var caFile: String?
+
+    public init(publicURL: String) { self.publicURL = publicURL }
+}
+
+/// Counters for /metrics.
+public final class CallbackStats: Sendable {
+    public let delivered = Atomic<Int>(0)
+    public let deliveryFailures = Atomic<Int>(0)
+    public let answered = Atomic<Int>(0)
+    public let repeats = Atomic<Int>(0)
+    public let conflicts = Atomic<Int>(0)
+    public let gone = Atomic<Int>(0)
+    public let refusedTokens = Atomic<Int>(0)
+    public let rateLimited = Atomic<Int>(0)
+    public init() {}
+
+    public var prometheusText: String {
+        func line(_ name: String, _ help: String, _ v: borrowing Atomic<Int>) -> String {
+            "# HELP affinity_callback_\(name) \(help)\n# TYPE affinity_callback_\(name) counter\naffinity_callback_\(name) \(v.load(ordering: .relaxed))\n"
+        }
+        return line("deliveries_total", "Callback requests the endpoint acknowledged with 2xx.", delivered)
+            + line("delivery_failures_total", "Callback requests refused, timed out or unreachable (the job fails with back-off).", deliveryFailures)
+            + line("answers_total", "Callbacks answered (job completed, error thrown or job failed).", answered)
+            + line("repeats_total", "Repeated calls answered with what was recorded.", repeats)
+            + line("conflicts_total", "Calls refused with 409 after a different answer.", conflicts)
+            + line("gone_total", "Calls for jobs the engine no longer had (410).", gone)
+            + line("refused_tokens_total", "Calls with a forged or wrong capability (404).", refusedTokens)
+            + line("rate_limited_total", "Calls over the per-address rate (429).", rateLimited)
+    }
+}
+
+/// The answer to a call of a callback URL.
+public struct CallbackReply: Sendable, Equatable {
+    public var status: Int
+    public var body: String
+    public init(status: Int, body: String) { self.status = status; self.body = body }
+}
+
+public final class HTTPCallbacks: Sendable {
+    public let config: CallbackConfiguration
+    public let stats = CallbackStats()
+    let capabilities: CallbackCapabilities
+    let engine: CamundaClient
+    let store: OutcomeStore
+    let http: HTTPClient
+    let logger: Logger
+    let book: Mutex<CallbackBook>
+    /// Engine calls under way, by job key: callers of the same answer wait for the same result.
+    let inFlight = Mutex<[String: [@Sendable (CallbackReply) -> Void]]>([:])
+    let limiter: Mutex<AddressRateLimiter>
+    /// Delivery failures per job since its last success (for the back-off).
+    let failures = Mutex<[String: Int]>([:])
+    let worker = Mutex<JobWorker?>(nil)
+    let reaper = Mutex<Task<Void, Never>?>(nil)
+
+    public init(config: CallbackConfiguration, secret: [UInt8], engine: CamundaClient, store: OutcomeStore, logger: Logger) {
+        self.config = config
+        self.capabilities = CallbackCapabilities(secret: secret)
+        self.engine = engine
+        self.store = store
+        self.logger = logger
+        self.http = HTTPClient(caFile: config.caFile, maxIdlePerHost: 4, maxResponseBytes: 64 << 10)
+        let now = HubClock.wallMilliseconds
+        book = Mutex(CallbackBook(recovered: store.recoveredRecords(), nowMs: now))
+        limiter = Mutex(AddressRateLimiter(perSecond: config.perAddressPerSecond, burst: config.perAddressPerSecond * 2))
+    }
+
+    /// The URL the service calls for `kind`.
+    public func url(jobKey: String, kind: CallbackKind) -> String {
+        "\(config.publicURL)/v1/callbacks/\(jobKey)/\(kind.rawValue)/\(capabilities.token(jobKey: jobKey, kind: kind))"
+    }
+
+    // MARK: answering
+
+    /// A call of `POST /v1/callbacks/{jobKey}/{kind}/{token}`.
+    public func answer(jobKey: String, kind: CallbackKind, token: String, body: [UInt8], from address: String) async -> CallbackReply {
+        let now = HubClock.wallMilliseconds
+        guard limiter.withLock({ $0.allow(address, nowMs: now) }) else {
+            stats.rateLimited.add(1, ordering: .relaxed)
+            return CallbackReply(status: 429, body: JSONText.errorBody(code: "rate_limited", message: "too many calls from this address; retry in a second"))
+        }
+        // A forged token costs one HMAC: no record is looked up.
+        guard capabilities.verify(jobKey: jobKey, kind: kind, token: token) else {
+            stats.refusedTokens.add(1, ordering: .relaxed)
+            return CallbackReply(status: 404, body: JSONText.errorBody(code: "not_found", message: "no such callback"))
+        }
+        switch book.withLock({ $0.decide(jobKey: jobKey, kind: kind, body: body, nowMs: now) }) {
+        case .refused(let status, let code, let message):
+            return CallbackReply(status: status, body: JSONText.errorBody(code: code, message: message))
+        case .unknown:
+            stats.gone.add(1, ordering: .relaxed)
+            return CallbackReply(status: 410, body: JSONText.errorBody(code: "gone", message: "this callback expired or its job is no longer waiting"))
+        case .repeated(let answer):
+            stats.repeats.add(1, ordering: .relaxed)
+            return CallbackReply(status: 200, body: Self.recorded(answer, jobKey: jobKey))
+        case .conflict(let answer):
+            stats.conflicts.add(1, ordering: .relaxed)
+            return CallbackReply(status: 409, body: Self.refusal("conflict", "this callback was already answered otherwise", answer, jobKey: jobKey))
+        case .gone(let answer):
+            stats.gone.add(1, ordering: .relaxed)
+            return CallbackReply(status: 410, body: Self.refusal("gone", "the engine no longer had this job when it was answered", answer, jobKey: jobKey))
+        case .apply(let answer, let command):
+            return await apply(answer, command, jobKey: jobKey)
+        }
+    }
+
+    /// One engine call per job at a time; callers with the same answer share its result.
+    private func apply(_ answer: CallbackRecord.Answer, _ command: EngineCommand, jobKey: String) async -> CallbackReply {
+        let redrive = answer.state == .pending && book.withLock { $0.records[jobKey]?.answer == answer }
+        return await withCheckedContinuation { (c: CheckedContinuation<CallbackReply, Never>) in
+            let leads = inFlight.withLock { calls -> Bool in
+                if calls[jobKey] != nil { calls[jobKey]!.append { c.resume(returning: $0) }; return false }
+                calls[jobKey] = [{ c.resume(returning: $0) }]
+                return true
+            }
+            guard leads else { return }
+            Task {
+                let reply = await self.drive(answer, command, jobKey: jobKey, redrive: redrive)
+                let waiters = self.inFlight.withLock { $0.removeValue(forKey: jobKey) ?? [] }
+                for w in waiters { w(reply) }
+            }
+        }
+    }
+
+    private func drive(_ answer: CallbackRecord.Answer, _ command: EngineCommand, jobKey: String, redrive: Bool) async -> CallbackReply {
+        var pending = answer
+        pending.state = .pending
+        if let r = book.withLock({ $0.record(pending, jobKey: jobKey) }), case .failure(let e) = await persist(r) {
+            book.withLock { _ = $0.withdraw(jobKey: jobKey) }
+            return CallbackReply(status: 503, body: JSONText.errorBody(code: "store_failed", message: "\(e.message); nothing was recorded, retry"))
+        }
+        var final = answer
+        do {
+            switch command {
+            case .complete(let variables):
+                try await engine.completeJob(jobKey, variables: variables)
+                final.state = .completed
+            case .throwError(let code, let message):
+                try await engine.throwError(jobKey, errorCode: code, errorMessage: message)
+                final.state = .errorThrown
+            case .fail(let message):
+                try await engine.failJob(jobKey, retries: 0, errorMessage: message)
+                final.state = .failed
+            }
+        } catch let error as CamundaError where error.problem?.status == 404 {
+            // Re-driving an answer recorded before a crash: "no such job" means that first call
+            // took effect. A fresh answer: the instance was cancelled, or the job answered otherwise.
+            final.state = redrive ? Self.effect(of: command) : .gone
+        } catch {
+            if let r = book.withLock({ $0.withdraw(jobKey: jobKey) }) { _ = await persist(r) }
+            logger.warning("callback answer not delivered to the engine", metadata: ["job": "\(jobKey)", "error": "\(error)"])
+            return CallbackReply(status: 503, body: JSONText.errorBody(code: "engine_unavailable", message: "the engine did not take the answer (\(error)); nothing was recorded, retry"))
+        }
+        if let r = book.withLock({ $0.record(final, jobKey: jobKey) }) { _ = await persist(r) }
+        failures.withLock { $0[jobKey] = nil }
+        if final.state == .gone {
+            stats.gone.add(1, ordering: .relaxed)
+            return CallbackReply(status: 410, body: Self.refusal("gone", "the engine no longer has this job (its instance was cancelled or the job ended)", final, jobKey: jobKey))
+        }
+        stats.answered.add(1, ordering: .relaxed)
+        return CallbackReply(status: 200, body: Self.recorded(final, jobKey: jobKey))
+    }
+
+    static func effect(of command: EngineCommand) -> CallbackRecord.State {
+        switch command {
+        case .complete: .completed
+        case .throwError: .errorThrown
+        case .fail: .failed
+        }
+    }
+
+    func persist(_ record: CallbackRecord) async -> Result<Void, HubError> {
+        await withCheckedContinuation { (c: CheckedContinuation<Result<Void, HubError>, Never>) in
+            store.put(record.stored) { c.resume(returning: $0) }
+        }
+    }
+
+    // MARK: replies
+
+    static func recordedJSON(_ answer: CallbackRecord.Answer) -> JSONValue {
+        ["kind": .string(answer.kind.rawValue), "state": .string(answer.state.rawValue), "at": JSONValue(Int(answer.at)), "body": answer.body]
+    }
+
+    static func recorded(_ answer: CallbackRecord.Answer, jobKey: String) -> String {
+        JSONValue.object(["jobKey": .string(jobKey), "status": .string(answer.state.rawValue), "recorded": recordedJSON(answer)]).serialized()
+    }
+
+    static func refusal(_ code: String, _ message: String, _ answer: CallbackRecord.Answer, jobKey: String) -> String {
+        JSONValue.object(["error": .string(code), "message": .string(message), "jobKey": .string(jobKey), "recorded": recordedJSON(answer)]).serialized()
+    }
+}
