@@ -127,6 +127,11 @@ public final class HTTPCallbacks: Sendable {
             stats.refusedTokens.add(1, ordering: .relaxed)
             return CallbackReply(status: 404, body: JSONText.errorBody(code: "not_found", message: "no such callback"))
         }
+        return await decide(jobKey: jobKey, kind: kind, body: body)
+    }
+
+    private func decide(jobKey: String, kind: CallbackKind, body: [UInt8]) async -> CallbackReply {
+        let now = HubClock.wallMilliseconds
         switch book.withLock({ $0.decide(jobKey: jobKey, kind: kind, body: body, nowMs: now) }) {
         case .refused(let status, let code, let message):
             return CallbackReply(status: status, body: JSONText.errorBody(code: code, message: message))
@@ -143,25 +148,33 @@ public final class HTTPCallbacks: Sendable {
             stats.gone.add(1, ordering: .relaxed)
             return CallbackReply(status: 410, body: Self.refusal("gone", "the engine no longer had this job when it was answered", answer, jobKey: jobKey))
         case .apply(let answer, let command):
-            return await apply(answer, command, jobKey: jobKey)
+            let redrive = answer.state == .pending && book.withLock { $0.records[jobKey]?.answer == answer }
+            let leads = inFlight.withLock { calls -> Bool in
+                if calls[jobKey] != nil { return false }
+                calls[jobKey] = []
+                return true
+            }
+            guard leads else {
+                // One engine call per job at a time: wait for the one under way, then decide afresh
+                // (the same answer is then a repeat, a different one a conflict).
+                await inFlightFinished(jobKey)
+                return await decide(jobKey: jobKey, kind: kind, body: body)
+            }
+            let reply = await drive(answer, command, jobKey: jobKey, redrive: redrive)
+            let waiters = inFlight.withLock { $0.removeValue(forKey: jobKey) ?? [] }
+            for w in waiters { w(reply) }
+            return reply
         }
     }
 
-    /// One engine call per job at a time; callers with the same answer share its result.
-    private func apply(_ answer: CallbackRecord.Answer, _ command: EngineCommand, jobKey: String) async -> CallbackReply {
-        let redrive = answer.state == .pending && book.withLock { $0.records[jobKey]?.answer == answer }
-        return await withCheckedContinuation { (c: CheckedContinuation<CallbackReply, Never>) in
-            let leads = inFlight.withLock { calls -> Bool in
-                if calls[jobKey] != nil { calls[jobKey]!.append { c.resume(returning: $0) }; return false }
-                calls[jobKey] = [{ c.resume(returning: $0) }]
+    private func inFlightFinished(_ jobKey: String) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let waiting = inFlight.withLock { calls -> Bool in
+                guard calls[jobKey] != nil else { return false }
+                calls[jobKey]!.append { _ in c.resume() }
                 return true
             }
-            guard leads else { return }
-            Task {
-                let reply = await self.drive(answer, command, jobKey: jobKey, redrive: redrive)
-                let waiters = self.inFlight.withLock { $0.removeValue(forKey: jobKey) ?? [] }
-                for w in waiters { w(reply) }
-            }
+            if !waiting { c.resume() }
         }
     }
 

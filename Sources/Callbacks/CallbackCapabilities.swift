@@ -1,11 +1,13 @@
-// The callback URLs are capabilities: whoever holds one may answer that one job, one way.
+// The callback URLs and action links are capabilities: whoever holds one may do that one thing.
 //
-//   token(jobKey, kind) = base64url(HMAC-SHA256(secret, "affinity.callback.v1|" kind "|" jobKey))
+//   token(scope) = base64url(HMAC-SHA256(secret, "affinity.v1|" scope))
+//   callback URL scope: "callback|<kind>|<jobKey>"     action link scope: "link|<group>|<action>"
 //
 // 256 bits, unguessable without the secret, and derived rather than stored: the same job gets
 // the same URLs on every activation and after a restart (with the same secret), and a forged
 // token is refused by one HMAC and a constant-time compare, before any record is looked up.
-// `kind` is part of the MAC, so the response URL cannot be turned into the error URL.
+// The whole scope is in the MAC: the response URL cannot be turned into the error URL, nor an
+// approve link into a deny link.
 import Auth
 
 /// Which of a callback's two URLs.
@@ -23,17 +25,23 @@ public struct CallbackCapabilities: Sendable {
     /// when `--callback-secret` is not set).
     public init(secret: [UInt8]) { self.secret = secret }
 
-    public func token(jobKey: String, kind: CallbackKind) -> String {
-        Base64URL.encode(mac(jobKey: jobKey, kind: kind))
-    }
+    public func token(jobKey: String, kind: CallbackKind) -> String { token(scope: "callback|\(kind.rawValue)|\(jobKey)") }
 
     /// True when `token` is this job's `kind` token. Constant time in the token's content.
     public func verify(jobKey: String, kind: CallbackKind, token: String) -> Bool {
-        guard token.utf8.count == 43, let presented = Base64URL.decode(token) else { return false }
-        return constantTimeEquals(mac(jobKey: jobKey, kind: kind), presented)
+        verify(scope: "callback|\(kind.rawValue)|\(jobKey)", token: token)
     }
 
-    private func mac(jobKey: String, kind: CallbackKind) -> [UInt8] {
-        HMACSHA256.mac(key: secret, message: Array("affinity.callback.v1|\(kind.rawValue)|\(jobKey)".utf8))
+    public func token(group: String, action: String) -> String { token(scope: "link|\(group)|\(action)") }
+
+    public func verify(group: String, action: String, token: String) -> Bool { verify(scope: "link|\(group)|\(action)", token: token) }
+
+    private func token(scope: String) -> String { Base64URL.encode(mac(scope)) }
+
+    private func verify(scope: String, token: String) -> Bool {
+        guard token.utf8.count == 43, let presented = Base64URL.decode(token) else { return false }
+        return constantTimeEquals(mac(scope), presented)
     }
+
+    private func mac(_ scope: String) -> [UInt8] { HMACSHA256.mac(key: secret, message: Array("affinity.v1|\(scope)".utf8)) }
 }

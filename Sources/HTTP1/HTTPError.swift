@@ -16,4 +16,5 @@ public struct HTTPError: Error, Sendable, Equatable {
     }
 
     public static func badRequest(_ message: String) -> HTTPError { HTTPError(400, "bad_request", message) }
+    public static func notFound(_ message: String) -> HTTPError { HTTPError(404, "not_found", message) }
 }

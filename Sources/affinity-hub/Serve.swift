@@ -150,6 +150,7 @@ struct Serve: ParsableCommand {
         // The callback service needs the engine client, made once the port is known: the routes
         // reach it through a box, and answer 503 until it exists.
         router.addCallbackRoutes(callbacksBox)
+        router.addActionLinkRoutes(access: access) { callbacksBox.links() }
         let devEngine = devEngineOn ? DevEngine() : nil
         if let devEngine { router.addDevEngineRoutes(devEngine) }
         let server = try Server(config: c, router: router, stats: stats, lifecycle: lifecycle, hub: hub, logger: logger)
@@ -176,6 +177,12 @@ struct Serve: ParsableCommand {
             callbacksBox.set(service)
             service.start()
             callbacks = service
+            var linkConfig = ActionLinkConfiguration()
+            linkConfig.perAddressPerSecond = callbackConfig.perAddressPerSecond
+            let links = ActionLinks(config: linkConfig, publicURL: callbackConfig.publicURL, secret: callbackSecret, engine: client,
+                                    store: outcomeStore, logger: logger)
+            callbacksBox.setLinks(links)
+            links.start()
             logger.info("callback worker started", metadata: ["job_type": "\(callbackConfig.jobType)", "public_url": "\(callbackConfig.publicURL)"])
             logger.info("outcome worker started", metadata: ["engine": "\(engineURL)", "job_type": "\(workerConfig.jobType)",
                                                             "dev_engine": "\(devEngineOn)", "concurrency": "\(workerConfig.maxConcurrentJobs)"])
@@ -196,17 +203,23 @@ struct Serve: ParsableCommand {
         logger.info("draining", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)", "grace_ms": "\(graceMs)"])
         worker?.stop()
         callbacks?.stop()
+        callbacksBox.links()?.stop()
         devEngine?.stop()
         server.shutdown(code: code, graceMs: graceMs)
         logger.info("stopped")
     }
 }
 
-/// The callback service, set once the engine client exists (after the server binds).
+/// The callback and action-link services, set once the engine client exists (after the server binds).
 final class CallbacksBox: CallbackAnswering {
     private let service = Mutex<HTTPCallbacks?>(nil)
+    private let linkService = Mutex<ActionLinks?>(nil)
     func set(_ s: HTTPCallbacks) { service.withLock { $0 = s } }
-    func metricsText() -> String { service.withLock { $0 }?.stats.prometheusText ?? "" }
+    func setLinks(_ l: ActionLinks) { linkService.withLock { $0 = l } }
+    func links() -> ActionLinks? { linkService.withLock { $0 } }
+    func metricsText() -> String {
+        (service.withLock { $0 }?.stats.prometheusText ?? "") + (links()?.stats.prometheusText ?? "")
+    }
     func answer(jobKey: String, kind: CallbackKind, token: String, body: [UInt8], from address: String) async -> CallbackReply {
         guard let s = service.withLock({ $0 }) else {
             return CallbackReply(status: 503, body: JSONText.errorBody(code: "unavailable", message: "callbacks need a workflow engine (--camunda-url or --dev-engine)"))

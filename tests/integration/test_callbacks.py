@@ -231,3 +231,22 @@ def test_callback_urls_issued_before_a_restart_still_work_after_it(make_hub, ser
                 time.sleep(0.2)
     finally:
         engine.stop()
+
+
+def test_racing_callbacks_apply_exactly_one_answer(stack, service):
+    import concurrent.futures
+    for round_ in range(3):
+        key, _ = start(stack, item=f"race-{round_}")
+        body = service.wait_for(round_ + 1)["body"]
+        calls = [(body["responsePath"], {"data": {"trackingNumber": "SAME"}})] * 6 \
+            + [(body["responsePath"], {"data": {"trackingNumber": f"OTHER-{i}"}}) for i in range(3)] \
+            + [(body["errorResponsePath"], {"errorCode": "LABEL_REFUSED"})] * 3
+        with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+            replies = list(pool.map(lambda c: requests.post(c[0], json=c[1], timeout=15), calls))
+        winners = {json.dumps(r.json()["recorded"]["body"], sort_keys=True) for r in replies if r.status_code == 200}
+        assert len(winners) == 1, [r.text for r in replies]
+        assert all(r.status_code in (200, 409) for r in replies), [r.status_code for r in replies]
+        recorded = replies[[r.status_code for r in replies].index(200)].json()["recorded"]
+        assert all(r.json()["recorded"] == recorded for r in replies), "every caller is told the same recorded answer"
+        result = outcome(stack, key)
+        assert requests.get(stack.http(f"/v1/outcomes/{key}?after={result['seq']}&timeout=1"), timeout=5).status_code == 204

@@ -15,6 +15,8 @@ public struct Query {
     }
 
     public subscript(_ name: String) -> String? { values[name] }
+    /// Every parameter (the first of repeated names).
+    public var all: [String: String] { values }
 
     // Typed reads: a parameter that is present with a value it cannot have is a 400 naming it,
     // never silently the default (a client that typed `wait=5s` should learn it, not wait 0).
@@ -72,7 +74,7 @@ public struct Query {
 
 extension HTTPRequest {
     /// The bearer credential of `Authorization: Bearer …`, if any.
-    var bearer: String? {
+    public var bearer: String? {
         guard let value = headers["Authorization"] else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
