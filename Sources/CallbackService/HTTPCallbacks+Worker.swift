@@ -120,35 +120,10 @@ extension HTTPCallbacks {
     }
 }
 
-/// `PT48H`, `P2DT3H30M`, `PT90S` (ISO-8601 durations without years and months), or whole seconds.
+/// An ISO-8601 duration (`PT48H`) or whole seconds (`172800`).
 func parseDuration(_ text: String) -> Duration? {
     if let seconds = Int(text), seconds > 0 { return .seconds(seconds) }
-    var rest = Substring(text)
-    guard rest.hasPrefix("P") else { return nil }
-    rest = rest.dropFirst()
-    var total = 0.0, number = "", inTime = false, any = false, timeParts = 0
-    for c in rest {
-        switch c {
-        case "T": guard !inTime, number.isEmpty else { return nil }; inTime = true
-        case "0"..."9", ".": number.append(c)
-        case "D", "H", "M", "S", "W":
-            guard let n = Double(number) else { return nil }
-            let unit: Double
-            switch (c, inTime) {
-            case ("W", false): unit = 604_800
-            case ("D", false): unit = 86_400
-            case ("H", true): unit = 3_600
-            case ("M", true): unit = 60
-            case ("S", true): unit = 1
-            default: return nil
-            }
-            total += n * unit; number = ""; any = true
-            if inTime { timeParts += 1 }
-        default: return nil
-        }
-    }
-    guard any, number.isEmpty, total > 0, !inTime || timeParts > 0 else { return nil }
-    return .milliseconds(Int(total * 1000))
+    return ISODuration.milliseconds(text).map { .milliseconds($0) }
 }
 
 extension String {

@@ -61,6 +61,7 @@ public enum BPMNParser {
         var elements: [String: FlowElement] = [:]
         var flows: [(id: String, source: String, target: String, condition: Expression?)] = []
         var boundaries: [String: [ErrorBoundary]] = [:]
+        var timers: [String: [TimerBoundary]] = [:]
         var starts: [String] = []
 
         for child in p.children {
@@ -115,9 +116,24 @@ public enum BPMNParser {
                 guard let ref = def.attribute("messageRef"), let message = messages[ref] else { throw DeploymentError("\(what) refers to no bpmn:message") }
                 guard let key = message.correlationKey else { throw DeploymentError("\(what): message '\(message.name)' has no zeebe:subscription correlationKey") }
                 try add(.messageCatch(messageName: message.name, correlationKey: key), "INTERMEDIATE_CATCH_EVENT")
+            case "boundaryEvent" where child.child(named: "timerEventDefinition") != nil:
+                guard let attached = child.attribute("attachedToRef") else { throw DeploymentError("\(what) has no attachedToRef") }
+                if child.attribute("cancelActivity") == "false" {
+                    throw DeploymentError("\(what): non-interrupting timer boundary events are not supported by the dev engine (it runs one token per instance)")
+                }
+                let def = child.child(named: "timerEventDefinition")!
+                guard let duration = def.child(named: "timeDuration") else {
+                    throw DeploymentError("\(what): only timeDuration timers are supported by the dev engine (not timeDate or timeCycle)")
+                }
+                let text = duration.text.trimmingSpaces
+                guard let ms = ISODuration.milliseconds(text) else {
+                    throw DeploymentError("\(what): timeDuration '\(text)' is not a static ISO-8601 duration such as PT48H (expressions are not supported by the dev engine)")
+                }
+                timers[attached, default: []].append(TimerBoundary(elementId: id, durationMs: ms))
+                try add(.timerBoundary, "BOUNDARY_EVENT")
             case "boundaryEvent":
                 guard let def = child.child(named: "errorEventDefinition") else {
-                    throw DeploymentError("\(what): only error boundary events are supported by the dev engine")
+                    throw DeploymentError("\(what): only error and timer boundary events are supported by the dev engine")
                 }
                 guard let attached = child.attribute("attachedToRef") else { throw DeploymentError("\(what) has no attachedToRef") }
                 let code = def.attribute("errorRef").flatMap { errors[$0] }
@@ -142,6 +158,12 @@ public enum BPMNParser {
                 throw DeploymentError("error boundary event '\(list[0].elementId)' must be attached to a service task")
             }
         }
+        for (attached, list) in timers {
+            switch elements[attached]?.kind {
+            case .serviceTask?, .messageCatch?: break
+            default: throw DeploymentError("timer boundary event '\(list[0].elementId)' must be attached to a service task or a message catch event")
+            }
+        }
         for (id, element) in elements {
             let out = outgoing[id] ?? []
             switch element.kind {
@@ -162,7 +184,8 @@ public enum BPMNParser {
             }
         }
         return ProcessModel(processId: processId, name: p.attribute("name"), elements: elements, outgoing: outgoing,
-                            startEventId: starts[0], listeners: try executionListeners(p, "process '\(processId)'"), errorBoundaries: boundaries)
+                            startEventId: starts[0], listeners: try executionListeners(p, "process '\(processId)'"), errorBoundaries: boundaries,
+                            timerBoundaries: timers)
     }
 
     static func staticInt(_ text: String, _ what: String) throws -> Int {

@@ -13,6 +13,8 @@ public struct ProcessModel: Sendable {
     public var listeners: [ExecutionListener]
     /// Error boundary events by the id of the task they are attached to.
     public var errorBoundaries: [String: [ErrorBoundary]]
+    /// Interrupting timer boundary events by the id of the element they are attached to.
+    public var timerBoundaries: [String: [TimerBoundary]] = [:]
 }
 
 /// A node of the process graph.
@@ -25,6 +27,8 @@ public struct FlowElement: Sendable {
         case messageCatch(messageName: String, correlationKey: Expression)
         /// Reached only through a thrown BPMN error; continues on its outgoing flow.
         case errorBoundary
+        /// Reached only when its timer fires; continues on its outgoing flow.
+        case timerBoundary
     }
 
     public var id: String
@@ -55,6 +59,13 @@ public struct SequenceFlow: Sendable {
     public var id: String
     public var target: String
     public var condition: Expression?
+}
+
+/// An interrupting timer boundary event: when the element it is attached to has been active for
+/// `durationMs`, the element is left (its job or message subscription dropped) through the event.
+public struct TimerBoundary: Sendable {
+    public var elementId: String
+    public var durationMs: Int64
 }
 
 /// An error boundary event attached to a service task.

@@ -145,6 +145,9 @@ public struct EngineCore {
     private mutating func enter(_ key: Int64, _ elementId: String, nowMs: Int64) {
         let inst = instances[key]!
         instances[key]!.token = Token(elementId: elementId, elementInstanceKey: newKey(), phase: .active)
+        if let first = inst.definition.model.timerBoundaries[elementId]?.min(by: { $0.durationMs < $1.durationMs }) {
+            instances[key]!.token!.timer = (nowMs + first.durationMs, first.elementId)
+        }
         if !listeners(inst, elementId, .start).isEmpty {
             instances[key]!.token!.phase = .startListener(0)
             runListener(key, nowMs: nowMs)
@@ -197,7 +200,7 @@ public struct EngineCore {
         let elementId = inst.token!.elementId!
         let element = inst.definition.model.elements[elementId]!
         switch element.kind {
-        case .startEvent, .endEvent, .errorBoundary:
+        case .startEvent, .endEvent, .errorBoundary, .timerBoundary:
             complete(key, flow: nil, nowMs: nowMs)
         case .serviceTask(let def):
             createJob(key, type: def.type, retries: def.retries, headers: def.headers, kind: .bpmnElement, event: "UNSPECIFIED", nowMs: nowMs)
@@ -511,8 +514,16 @@ public struct EngineCore {
 
     // MARK: time
 
-    /// Times out activated jobs past their deadline (offered again) and drops expired messages.
+    /// Times out activated jobs past their deadline (offered again), drops expired messages and
+    /// fires due timer boundary events.
     public mutating func tick(nowMs: Int64) {
+        for (key, inst) in instances {
+            guard inst.state == .active, inst.incidentKey == nil, let token = inst.token, let timer = token.timer, timer.dueMs <= nowMs,
+                  case .active = token.phase else { continue }
+            // Interrupting: the element's job or message subscription goes, the token leaves through the event.
+            clearToken(key, token)
+            enter(key, timer.boundaryId, nowMs: nowMs)
+        }
         for (k, job) in jobs {
             if case .activated(let deadline, _) = job.state, deadline <= nowMs { jobs[k]!.state = .activatable(notBefore: 0) }
         }

@@ -39,6 +39,8 @@ struct Token {
     var elementId: String?
     var elementInstanceKey: Int64
     var phase: Phase
+    /// The earliest timer boundary of the element, while it is active: (due time, boundary event id).
+    var timer: (dueMs: Int64, boundaryId: String)? = nil
     var jobKey: Int64?
 }
 

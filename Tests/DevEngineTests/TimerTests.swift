@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import HubBytes
+@testable import DevEngine
+
+/// A message catch (approval) and a service task, each with an interrupting timer boundary.
+let timerBPMN = Array("""
+<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:intermediateCatchEvent id="Wait"><bpmn:messageEventDefinition messageRef="M"/></bpmn:intermediateCatchEvent>
+    <bpmn:boundaryEvent id="Expired" attachedToRef="Wait"><bpmn:timerEventDefinition><bpmn:timeDuration>PT48H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:serviceTask id="Work"><bpmn:extensionElements><zeebe:taskDefinition type="work"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:boundaryEvent id="TooSlow" attachedToRef="Work"><bpmn:timerEventDefinition><bpmn:timeDuration>PT10S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:serviceTask id="OnExpiry"><bpmn:extensionElements><zeebe:taskDefinition type="expired"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:serviceTask id="OnSlow"><bpmn:extensionElements><zeebe:taskDefinition type="slow"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/><bpmn:endEvent id="e3"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Wait" targetRef="Work"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Work" targetRef="e1"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Expired" targetRef="OnExpiry"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="OnExpiry" targetRef="e2"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="TooSlow" targetRef="OnSlow"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="OnSlow" targetRef="e3"/>
+  </bpmn:process>
+  <bpmn:message id="M" name="decision"><bpmn:extensionElements><zeebe:subscription correlationKey="=id"/></bpmn:extensionElements></bpmn:message>
+</bpmn:definitions>
+""".utf8)
+
+@Suite struct TimerBoundaries {
+    @Test func aTimerOnAMessageCatchFiresAtItsDueTimeAndNotBefore() throws {
+        var h = try Harness(timerBPMN)
+        _ = try h.start("p", ["id": "a"])
+        h.now += 48 * 3_600_000 - 1
+        h.engine.tick(nowMs: h.now)
+        #expect(h.activate("expired").isEmpty)
+        h.now += 1
+        h.engine.tick(nowMs: h.now)
+        #expect(h.activate("expired").count == 1)
+        // The subscription went with the interrupted element: a late message correlates nothing.
+        #expect(throws: EngineError.self) {
+            try h.engine.correlateMessage(name: "decision", correlationKey: "a", variables: [:], nowMs: h.now).get()
+        }
+    }
+
+    @Test func aMessageBeforeTheTimerCancelsIt() throws {
+        var h = try Harness(timerBPMN)
+        _ = try h.start("p", ["id": "b"])
+        _ = try h.engine.correlateMessage(name: "decision", correlationKey: "b", variables: [:], nowMs: h.now).get()
+        // `Work` started with the message: its own 10 s timer counts from then and drops its job.
+        h.now += 9_999
+        h.engine.tick(nowMs: h.now)
+        #expect(h.activate("work", timeoutMs: 60_000).count == 1)
+        h.now += 1
+        h.engine.tick(nowMs: h.now)
+        #expect(h.activate("slow").count == 1)
+        #expect(h.activate("work").isEmpty)
+        h.now += 49 * 3_600_000
+        h.engine.tick(nowMs: h.now)
+        #expect(h.activate("expired").isEmpty, "the approval's timer went with the approval")
+    }
+
+    @Test func timersOutsideTheSubsetAreRefusedNamingTheElement() {
+        let cases = [
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\" cancelActivity=\"false\"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "non-interrupting"),
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDate>2027-01-01T00:00:00Z</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "timeDate"),
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDuration>=delay</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "static ISO-8601"),
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDuration>P1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "static ISO-8601"),
+        ]
+        for (boundary, reason) in cases {
+            let text = String(decoding: timerBPMN, as: UTF8.self).replacingOccurrences(of: "<bpmn:endEvent id=\"e1\"/>", with: boundary + "<bpmn:endEvent id=\"e1\"/>")
+            var engine = EngineCore()
+            guard case .failure(let e) = engine.deploy([.init(name: "p.bpmn", bytes: Array(text.utf8))]) else { Issue.record("deployed: \(reason)"); continue }
+            #expect(e.detail.contains("'B'") && e.detail.contains(reason), "\(e.detail)")
+        }
+    }
+
+    @Test func isoDurations() {
+        #expect(ISODuration.milliseconds("PT48H") == 172_800_000)
+        #expect(ISODuration.milliseconds("P2DT3H30M") == Int64(185_400_000))
+        #expect(ISODuration.milliseconds("PT1.5S") == 1_500)
+        for bad in ["", "P", "PT", "P1DT", "PT5", "P1M", "P1Y", "PT1D", "48H", "PTxS", "P0D"] { #expect(ISODuration.milliseconds(bad) == nil, "\(bad)") }
+    }
+}
