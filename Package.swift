@@ -82,7 +82,7 @@ let package = Package(
 
         // The order-fulfilment demo: REST server + service-task workers (demo/README.md).
         .executableTarget(name: "affinity-demo",
-                          dependencies: ["AffinityClient", "CamundaClient", "HubServer", "HubBytes", "HTTP1", "Reactor",
+                          dependencies: ["AffinityClient", "CamundaClient", "HubServer", "HubBytes", "HTTP1", "HTTPClient", "Reactor",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),

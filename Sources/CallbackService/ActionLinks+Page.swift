@@ -101,19 +101,4 @@ extension ActionLinks {
     }
 }
 
-/// HTML text and attribute escaping.
-func escape(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(c)
-        }
-    }
-    return out
-}
+private func escape(_ s: String) -> String { HTMLText.escaped(s) }

@@ -24,16 +24,21 @@ enum DemoPage {
 <body>
 <h1>Order fulfilment</h1>
 <p>Each order starts an <code>order-fulfilment</code> workflow. The page gets <code>202 Accepted</code> at once and awaits the
-workflow's outcome live from the hub (WebSocket, SSE fallback) with <code>/v1/client.js</code>.</p>
+workflow's outcome live from the hub (WebSocket, SSE fallback) with <code>/v1/client.js</code>. Orders above the
+approval threshold wait for a manager: approve or deny them in the <a href="/mailbox" target="_blank">manager's mailbox</a>
+(one-time links the hub made). The shipping label comes from an external service through an HTTP callback.</p>
 <form id="order">
   <label>Item <input id="item" value="book" maxlength="64" required></label>
   <label>Quantity <input id="quantity" type="number" min="1" max="100" value="1" required></label>
   <label>Scenario
     <select id="scenario">
       <option value="ok">ships</option>
+      <option value="approval">big order: needs the manager's approval</option>
       <option value="decline">payment declined</option>
       <option value="outOfStock">out of stock</option>
-      <option value="slow">slow shipping (8 s)</option>
+      <option value="labelRefused">carrier refuses the label</option>
+      <option value="labelDown">label service down (an incident)</option>
+      <option value="slow">slow label service (8 s)</option>
     </select>
   </label>
   <button id="place" type="submit">Place order</button>
@@ -49,10 +54,10 @@ const rows = document.getElementById("orders");
 document.getElementById("order").addEventListener("submit", async (event) => {
   event.preventDefault();
   const item = document.getElementById("item").value;
-  const quantity = Number(document.getElementById("quantity").value);
   const scenario = document.getElementById("scenario").value;
-  const simulate = scenario === "decline" ? { decline: true } : scenario === "outOfStock" ? { outOfStock: true }
-                 : scenario === "slow" ? { delayMs: 8000 } : {};
+  const quantity = scenario === "approval" ? 30 : Number(document.getElementById("quantity").value);
+  const simulate = { decline: { decline: true }, outOfStock: { outOfStock: true }, slow: { labelDelayMs: 8000 },
+                     labelRefused: { labelRefused: true }, labelDown: { labelServiceDown: true } }[scenario] || {};
   const row = rows.insertRow(0);
   row.innerHTML = "<td>…</td><td></td><td class=pending>placing</td><td></td>";
   row.cells[1].textContent = `${quantity} × ${item}`;
@@ -62,7 +67,7 @@ document.getElementById("order").addEventListener("submit", async (event) => {
   row.dataset.key = order.key || "";
   row.cells[0].textContent = order.orderId || "—";
   if (response.status !== 202) { show(row, order.status || "failed", order.outcome ? order.outcome.data : order); return; }
-  row.cells[2].textContent = "pending";
+  row.cells[2].textContent = scenario === "approval" ? "awaiting the manager" : "pending";
   try {
     const outcome = await awaitOutcome(order.hub.key, { token: order.hub.token || undefined, timeoutMs: 120000 });
     show(row, outcome.status, outcome.data);

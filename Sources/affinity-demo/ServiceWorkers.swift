@@ -1,9 +1,12 @@
 // The workflow's service tasks, with the delays and failures of real services:
 //   payment   100–500 ms; declines totals over 1000 or `simulate.decline` (BPMN error PAYMENT_DECLINED)
 //   inventory 50–300 ms; out of stock for "unobtainium" or `simulate.outOfStock`
-//   shipping  100–600 ms, plus `simulate.delayMs`
+//   send-approval-email  puts the approve/deny links in the manager's mailbox
+//   approval-expired     notes why the order failed when nobody decided in time
+// (The shipping label is an http-callback task: LabelService.)
 // Each attempt fails transiently with probability `flakiness`; the engine offers it again 200 ms later.
 import CamundaClient
+import Foundation
 import HubBytes
 
 struct ServiceWorker: Sendable {
@@ -12,7 +15,7 @@ struct ServiceWorker: Sendable {
 }
 
 enum ServiceWorkers {
-    static func all(flakiness: Double) -> [ServiceWorker] {
+    static func all(flakiness: Double, mailbox: Mailbox, approvalTimeout: String) -> [ServiceWorker] {
         @Sendable func flaky(_ job: ActivatedJob) -> Bool {
             // Deterministic runs for tests: simulate.reliable turns flakiness off; the last retry always goes through.
             if job.variables["simulate"]?["reliable"]?.boolValue == true || job.retries <= 1 { return false }
@@ -42,12 +45,20 @@ enum ServiceWorkers {
             }
             return .complete(["inStock": true, "reservationId": .string("res-\(UInt32.random(in: 0...UInt32.max))")])
         }
-        let shipping = ServiceWorker(type: "shipping") { job in
-            await pause(100, 600)
-            if let extra = simulate(job, "delayMs")?.intValue, extra > 0 { try? await Task.sleep(for: .milliseconds(min(extra, 120_000))) }
-            if flaky(job) { return .fail(retries: job.retries - 1, message: "carrier API returned 503", backOff: .milliseconds(200)) }
-            return .complete(["trackingNumber": .string("TRK\(UInt32.random(in: 100_000...999_999))")])
+        let email = ServiceWorker(type: "send-approval-email") { job in
+            let v = job.variables
+            let orderId = v["orderId"]?.stringValue ?? "?"
+            let links = (v["actionLinks"]?.objectValue ?? [:]).compactMap { name, url in url.stringValue.map { (name: name, url: $0) } }
+                .sorted { $0.name < $1.name }
+            let total = v["total"].map { $0.serialized() } ?? "?"
+            mailbox.deliver(Mailbox.Mail(orderId: orderId, subject: "Approve order \(orderId)?",
+                                         body: "\(v["quantity"].map { $0.serialized() } ?? "?") × \(v["item"]?.stringValue ?? "?") for \(total) EUR is above the approval threshold.",
+                                         links: links, sentAt: Date()))
+            return .complete()
         }
-        return [payment, inventory, shipping]
+        let expired = ServiceWorker(type: "approval-expired") { _ in
+            .complete(["reason": .string("no manager decision within \(approvalTimeout)")])
+        }
+        return [payment, inventory, email, expired]
     }
 }

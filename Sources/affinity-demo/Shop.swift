@@ -17,6 +17,8 @@ struct Shop: Sendable {
     let hubURL: String
     let tokenSecret: String?
     let defaultWaitMs: Int
+    /// Orders above this total wait for a manager's approval.
+    let approvalThreshold: Int
 
     func purchase(_ request: HTTPRequest) async -> HTTPResponse {
         guard case .success(let body) = JSONValue.parse(request.body), case .object = body else {
@@ -35,7 +37,8 @@ struct Shop: Sendable {
         }
         if request.headers["Prefer"]?.contains("respond-async") == true { wait = 0 }
         let orderId = "ord-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        var variables: [String: JSONValue] = ["orderId": .string(orderId), "item": .string(item), "quantity": JSONValue(quantity)]
+        var variables: [String: JSONValue] = ["orderId": .string(orderId), "item": .string(item), "quantity": JSONValue(quantity),
+                                              "approvalThreshold": JSONValue(approvalThreshold)]
         if let price = body["unitPrice"], price.doubleValue != nil { variables["unitPrice"] = price }
         if let simulate = body["simulate"], case .object = simulate { variables["simulate"] = simulate }
         do {
@@ -95,7 +98,12 @@ struct Shop: Sendable {
 }
 
 extension Router {
-    mutating func addShopRoutes(_ shop: Shop) {
+    mutating func addShopRoutes(_ shop: Shop, mailbox: Mailbox, labels: LabelService) {
+        add("/labels", .http(methods: ["POST"]) { request, _ in labels.receive(request.body) })
+        add("/mailbox", .http(methods: ["GET"]) { _, _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(mailbox.html.utf8))
+        })
+        add("/mailbox.json", .http(methods: ["GET"]) { _, _ in .json(200, mailbox.json, headers: [("Cache-Control", "no-store")]) })
         add("/purchase", .exchange(methods: ["POST"]) { request, _, exchange in
             guard let handle = ExchangeHandle(exchange) else { return }
             Task { handle.respond(await shop.purchase(request)) }

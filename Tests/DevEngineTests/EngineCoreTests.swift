@@ -34,10 +34,13 @@ func key(_ job: JSONValue) -> Int64 { Int64(job["jobKey"]!.stringValue!)! }
 @Suite struct DemoWorkflow {
     @Test func theHappyPathPublishesACompletedOutcomeAndEnds() throws {
         var h = try Harness(demoBPMN)
-        let pi = try h.start("order-fulfilment", ["orderId": "o1"])
+        let pi = try h.start("order-fulfilment", ["orderId": "o1", "approvalThreshold": 500])
         try h.completeOnly("payment", ["total": 50])
         try h.completeOnly("inventory", ["inStock": true])
-        try h.completeOnly("shipping", ["trackingNumber": "T1"])
+        #expect(h.activate("create-action-links").isEmpty, "below the threshold: no approval")
+        let label = h.activate("http-callback")
+        #expect(label.first?["customHeaders"]?["callbackEndpoint"] == "/labels")
+        #expect(h.engine.completeJob(key(label[0]), variables: ["trackingNumber": "T1"], nowMs: h.now) == nil)
         let publish = h.activate("publish-outcome")
         #expect(publish.count == 1)
         #expect(publish[0]["customHeaders"]?["affinityStatus"] == "completed")
@@ -53,8 +56,33 @@ func key(_ job: JSONValue) -> Int64 { Int64(job["jobKey"]!.stringValue!)! }
         _ = try h.start("order-fulfilment")
         try h.completeOnly("payment")
         try h.completeOnly("inventory", ["inStock": false])
-        #expect(h.activate("shipping").isEmpty)
+        #expect(h.activate("http-callback").isEmpty)
         #expect(h.activate("publish-outcome").first?["customHeaders"]?["affinityStatus"] == "failed")
+    }
+
+    @Test func anOrderAboveTheThresholdWaitsForTheManagerAndADenialFailsIt() throws {
+        var h = try Harness(demoBPMN)
+        _ = try h.start("order-fulfilment", ["orderId": "big", "approvalThreshold": 500])
+        try h.completeOnly("payment", ["total": 750])
+        try h.completeOnly("inventory", ["inStock": true])
+        try h.completeOnly("create-action-links", ["actionLinks": ["approve": "a", "deny": "d"]])
+        try h.completeOnly("send-approval-email")
+        #expect(h.activate("http-callback").isEmpty)
+        _ = try h.engine.correlateMessage(name: "order-approval", correlationKey: "big", variables: ["decision": "denied", "reason": "no"], nowMs: h.now).get()
+        #expect(h.activate("publish-outcome").first?["customHeaders"]?["affinityStatus"] == "failed")
+    }
+
+    @Test func anApprovalNobodyGivesExpiresIntoAFailedOutcome() throws {
+        var h = try Harness(demoBPMN)
+        _ = try h.start("order-fulfilment", ["orderId": "late", "approvalThreshold": 500])
+        try h.completeOnly("payment", ["total": 750])
+        try h.completeOnly("inventory", ["inStock": true])
+        try h.completeOnly("create-action-links")
+        try h.completeOnly("send-approval-email")
+        h.now += 48 * 3_600_000
+        h.engine.tick(nowMs: h.now)
+        try h.completeOnly("approval-expired", ["reason": "no decision"])
+        #expect(h.activate("publish-outcome").first?["variables"]?["reason"] == "no decision")
     }
 
     @Test func aThrownErrorIsCaughtByTheMatchingBoundaryEvent() throws {
