@@ -131,9 +131,9 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         return (node, client, worker)
     }
 
-    /// Completes the demo's three service tasks as workers would.
+    /// Completes the demo's service tasks as workers would (the label task by hand, as its callback would).
     func runServiceTasks(_ client: CamundaClient, delay: Duration = .zero) async throws {
-        for (type, vars) in [("payment", ["total": JSONValue(30)]), ("inventory", ["inStock": true]), ("shipping", ["trackingNumber": "T9"])] as [(String, [String: JSONValue])] {
+        for (type, vars) in [("payment", ["total": JSONValue(30)]), ("inventory", ["inStock": true]), ("http-callback", ["trackingNumber": "T9"])] as [(String, [String: JSONValue])] {
             let jobs = try await client.activateJobs(type: type, worker: "t", timeout: .seconds(30), maxJobsToActivate: 1, requestTimeout: .seconds(5))
             try #require(jobs.count == 1)
             if delay > .zero { try await Task.sleep(for: delay) }
