@@ -43,7 +43,7 @@ public final class ActionLinkStats: Sendable {
 
     public var prometheusText: String {
         func line(_ name: String, _ help: String, _ v: borrowing Atomic<Int>) -> String {
-            "# HELP affinity_action_links_\(name) \(help)\n# TYPE affinity_action_links_\(name) counter\naffinity_action_links_\(name) \(v.load(ordering: .relaxed))\n"
+            prometheusCounter("affinity_action_links_\(name)", help, v.load(ordering: .relaxed))
         }
         return line("groups_created_total", "Action-link groups created.", created)
             + line("used_total", "Links used: the message was published.", used)
@@ -65,7 +65,8 @@ public final class ActionLinks: Sendable {
     let store: OutcomeStore
     let logger: Logger
     let book: Mutex<ActionBook>
-    let inFlight = Mutex<[String: [@Sendable (LinkResult) -> Void]]>([:])
+    /// Message publications under way, by group.
+    let inFlight = OneCallAtATime()
     let limiter: Mutex<AddressRateLimiter>
     let workers = Mutex<[JobWorker]>([])
 
@@ -154,7 +155,7 @@ public final class ActionLinks: Sendable {
         switch book.withLock({ $0.use(group: group, action: action, form: form, nowMs: HubClock.wallMilliseconds) }) {
         case .view(.otherChosen(let g)) where waitForSibling && g.isPending:
             // A sibling's choice is being published: its fate decides this click's answer.
-            await inFlightFinished(group)
+            await inFlight.finished(group)
             return await decideUse(group: group, action: action, form: form, waitForSibling: false)
         case .view(let view):
             count(view)
@@ -175,35 +176,16 @@ public final class ActionLinks: Sendable {
         }
     }
 
-    /// Returns once the group's publish under way (if any) has finished.
-    private func inFlightFinished(_ group: String) async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let waiting = inFlight.withLock { calls -> Bool in
-                guard calls[group] != nil else { return false }
-                calls[group]!.append { _ in c.resume() }
-                return true
-            }
-            if !waiting { c.resume() }
-        }
-    }
-
     /// One publish per group at a time. A click that finds one under way waits for it and is
     /// then decided afresh: the same choice sees it recorded, a sibling sees "another choice"
     /// (or, if that publish failed, gets its own turn).
     private func apply(_ group: ActionGroup, action: String, variables: [String: JSONValue], form: [String: JSONValue]) async -> LinkResult {
-        let leads = inFlight.withLock { calls -> Bool in
-            if calls[group.id] != nil { return false }
-            calls[group.id] = []
-            return true
-        }
-        guard leads else {
-            await inFlightFinished(group.id)
+        guard inFlight.lead(group.id) else {
+            await inFlight.finished(group.id)
             return await decideUse(group: group.id, action: action, form: form, waitForSibling: false)
         }
-        let result = await publish(group, action: action, variables: variables)
-        let waiters = inFlight.withLock { $0.removeValue(forKey: group.id) ?? [] }
-        for w in waiters { w(result) }
-        return result
+        defer { inFlight.finish(group.id) }
+        return await publish(group, action: action, variables: variables)
     }
 
     private func publish(_ group: ActionGroup, action: String, variables: [String: JSONValue]) async -> LinkResult {

@@ -59,7 +59,7 @@ public final class CallbackStats: Sendable {
 
     public var prometheusText: String {
         func line(_ name: String, _ help: String, _ v: borrowing Atomic<Int>) -> String {
-            "# HELP affinity_callback_\(name) \(help)\n# TYPE affinity_callback_\(name) counter\naffinity_callback_\(name) \(v.load(ordering: .relaxed))\n"
+            prometheusCounter("affinity_callback_\(name)", help, v.load(ordering: .relaxed))
         }
         return line("deliveries_total", "Callback requests the endpoint acknowledged with 2xx.", delivered)
             + line("delivery_failures_total", "Callback requests refused, timed out or unreachable (the job fails with back-off).", deliveryFailures)
@@ -88,8 +88,8 @@ public final class HTTPCallbacks: Sendable {
     let http: HTTPClient
     let logger: Logger
     let book: Mutex<CallbackBook>
-    /// Engine calls under way, by job key: callers of the same answer wait for the same result.
-    let inFlight = Mutex<[String: [@Sendable (CallbackReply) -> Void]]>([:])
+    /// Engine calls under way, by job key.
+    let inFlight = OneCallAtATime()
     let limiter: Mutex<AddressRateLimiter>
     /// Delivery failures per job since its last success (for the back-off).
     let failures = Mutex<[String: Int]>([:])
@@ -149,32 +149,14 @@ public final class HTTPCallbacks: Sendable {
             return CallbackReply(status: 410, body: Self.refusal("gone", "the engine no longer had this job when it was answered", answer, jobKey: jobKey))
         case .apply(let answer, let command):
             let redrive = answer.state == .pending && book.withLock { $0.records[jobKey]?.answer == answer }
-            let leads = inFlight.withLock { calls -> Bool in
-                if calls[jobKey] != nil { return false }
-                calls[jobKey] = []
-                return true
-            }
-            guard leads else {
+            guard inFlight.lead(jobKey) else {
                 // One engine call per job at a time: wait for the one under way, then decide afresh
                 // (the same answer is then a repeat, a different one a conflict).
-                await inFlightFinished(jobKey)
+                await inFlight.finished(jobKey)
                 return await decide(jobKey: jobKey, kind: kind, body: body)
             }
-            let reply = await drive(answer, command, jobKey: jobKey, redrive: redrive)
-            let waiters = inFlight.withLock { $0.removeValue(forKey: jobKey) ?? [] }
-            for w in waiters { w(reply) }
-            return reply
-        }
-    }
-
-    private func inFlightFinished(_ jobKey: String) async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let waiting = inFlight.withLock { calls -> Bool in
-                guard calls[jobKey] != nil else { return false }
-                calls[jobKey]!.append { _ in c.resume() }
-                return true
-            }
-            if !waiting { c.resume() }
+            defer { inFlight.finish(jobKey) }
+            return await drive(answer, command, jobKey: jobKey, redrive: redrive)
         }
     }
 

@@ -48,13 +48,16 @@ func outcome(_ k: String, _ seq: UInt64, data: String = "{\"n\":1}") -> Outcome 
             expiresAt: 4_000_000_000_000, idempotencyKey: "idem-\(seq)")
 }
 
-func appendWaiting(_ store: OutcomeLogStore, _ o: Outcome) -> Result<Void, HubError> {
+/// Runs a store call and waits for its completion.
+func waiting(_ call: (@escaping @Sendable (Result<Void, HubError>) -> Void) -> Void) -> Result<Void, HubError> {
     let answer = Mutex<Result<Void, HubError>?>(nil)
     let done = DispatchSemaphore(value: 0)
-    store.append(o) { r in answer.withLock { $0 = r }; done.signal() }
+    call { r in answer.withLock { $0 = r }; done.signal() }
     done.wait()
     return answer.withLock { $0! }
 }
+
+func appendWaiting(_ store: OutcomeLogStore, _ o: Outcome) -> Result<Void, HubError> { waiting { store.append(o, completion: $0) } }
 
 func fileBytes(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path) ?? Data()) }
 
@@ -213,13 +216,7 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
 }
 
 @Suite struct StoredRecords {
-    func putWaiting(_ store: OutcomeLogStore, _ r: StoredRecord) -> Result<Void, HubError> {
-        let answer = Mutex<Result<Void, HubError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        store.put(r) { result in answer.withLock { $0 = result }; done.signal() }
-        done.wait()
-        return answer.withLock { $0! }
-    }
+    func putWaiting(_ store: OutcomeLogStore, _ r: StoredRecord) -> Result<Void, HubError> { waiting { store.put(r, completion: $0) } }
 
     @Test func recordsSurviveARestartLatestVersionFirstWrittenOrderExpiredDropped() throws {
         let path = tempLogPath()

@@ -111,3 +111,19 @@ def tls_files(tmp_path_factory):
                            "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return cert, key
+
+
+def chromium(window_size=None):
+    """Headless Chromium through Debian's chromium-driver (installed by scripts/install-deps.sh);
+    skipped on a developer machine without it, a failure in CI."""
+    import shutil
+    if not shutil.which("chromedriver"):
+        if os.environ.get("CI"):
+            pytest.fail("chromedriver is missing (scripts/install-deps.sh installs chromium-driver)")
+        pytest.skip("no chromedriver on this machine")
+    from selenium import webdriver
+    options = webdriver.ChromeOptions()
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] + ([f"--window-size={window_size}"] if window_size else []):
+        options.add_argument(arg)
+    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))

@@ -16,7 +16,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, Hub, hub_binary
+from conftest import ROOT, Hub, chromium, hub_binary
 
 FIXTURES = os.path.join(ROOT, "tests", "integration", "fixtures")
 
@@ -250,20 +250,10 @@ def test_a_worker_killed_between_storing_and_completing_loses_nothing_and_delive
 
 def test_the_demo_page_shows_an_order_outcome_in_a_real_browser(stack):
     hub, demo = stack
-    if not shutil.which("chromedriver"):
-        if os.environ.get("CI"):
-            pytest.fail("chromedriver is missing (scripts/install-deps.sh installs chromium-driver)")
-        pytest.skip("no chromedriver on this machine")
-    from selenium import webdriver
+    driver = chromium()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait, Select
 
-    options = webdriver.ChromeOptions()
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]:
-        options.add_argument(arg)
-    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
     try:
         driver.get(demo.url + "/")
         driver.find_element(By.ID, "item").clear()
