@@ -11,10 +11,11 @@ bin="$(swift build -c release --show-bin-path)"
 hub_port=${HUB_PORT:-8080}
 demo_port=${DEMO_PORT:-8081}
 
-"$bin/affinity-hub" serve --port "$hub_port" --dev-engine --log-level warning &
+# No load balancer polls a demo: no drain grace. (Children started with & in a script ignore
+# SIGINT, so Ctrl-C reaches them through this trap, as SIGTERM.)
+"$bin/affinity-hub" serve --port "$hub_port" --dev-engine --drain-grace 0 --log-level warning &
 hub_pid=$!
-# SIGINT: an operator stopping the hub, so no drain grace for load balancers.
-trap 'kill -INT "$hub_pid" 2>/dev/null; kill ${demo_pid:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$hub_pid" ${demo_pid:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$hub_port") 2>/dev/null && break
     sleep 0.1
