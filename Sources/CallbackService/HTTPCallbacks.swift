@@ -127,10 +127,11 @@ public final class HTTPCallbacks: Sendable {
             stats.refusedTokens.add(1, ordering: .relaxed)
             return CallbackReply(status: 404, body: JSONText.errorBody(code: "not_found", message: "no such callback"))
         }
-        return await decide(jobKey: jobKey, kind: kind, body: body)
+        return await decide(jobKey: jobKey, kind: kind, body: body, leading: false)
     }
 
-    private func decide(jobKey: String, kind: CallbackKind, body: [UInt8]) async -> CallbackReply {
+    /// `leading`: this caller holds the job's one engine call (`inFlight`).
+    private func decide(jobKey: String, kind: CallbackKind, body: [UInt8], leading: Bool) async -> CallbackReply {
         let now = HubClock.wallMilliseconds
         switch book.withLock({ $0.decide(jobKey: jobKey, kind: kind, body: body, nowMs: now) }) {
         case .refused(let status, let code, let message):
@@ -148,14 +149,18 @@ public final class HTTPCallbacks: Sendable {
             stats.gone.add(1, ordering: .relaxed)
             return CallbackReply(status: 410, body: Self.refusal("gone", "the engine no longer had this job when it was answered", answer, jobKey: jobKey))
         case .apply(let answer, let command):
-            let redrive = answer.state == .pending && book.withLock { $0.records[jobKey]?.answer == answer }
-            guard inFlight.lead(jobKey) else {
+            guard leading else {
                 // One engine call per job at a time: wait for the one under way, then decide afresh
-                // (the same answer is then a repeat, a different one a conflict).
-                await inFlight.finished(jobKey)
-                return await decide(jobKey: jobKey, kind: kind, body: body)
+                // (the same answer is then a repeat, a different one a conflict). The leader decides
+                // again too: a call that finished since this decision may have answered the job.
+                guard inFlight.lead(jobKey) else {
+                    await inFlight.finished(jobKey)
+                    return await decide(jobKey: jobKey, kind: kind, body: body, leading: false)
+                }
+                defer { inFlight.finish(jobKey) }
+                return await decide(jobKey: jobKey, kind: kind, body: body, leading: true)
             }
-            defer { inFlight.finish(jobKey) }
+            let redrive = answer.state == .pending && book.withLock { $0.records[jobKey]?.answer == answer }
             return await drive(answer, command, jobKey: jobKey, redrive: redrive)
         }
     }
