@@ -13,6 +13,10 @@ import HubBytes
 import HubServer
 
 private func ok(_ value: JSONValue) -> HTTPResponse { .json(200, value.serialized()) }
+/// The `page` of a search answer as the API shapes it (the dev engine answers every search in one page).
+private func searchPage(total: Int) -> JSONValue {
+    ["totalItems": JSONValue(total), "hasMoreTotalItems": false, "startCursor": .null, "endCursor": .null]
+}
 private let noContent = HTTPResponse(status: 204)
 private func now() -> Int64 { DevEngine.nowMs }
 private func jobKey(_ p: [String: String]) -> Int64? { Int64(p["jobKey"]!) }
@@ -42,9 +46,10 @@ extension Router {
         add("/oauth/token", .http(methods: ["POST"]) { request, _ in engine.issueToken(request) })
 
         json(["GET"], "/v2/topology") { _, _, _ in
-            ok(["brokers": [["nodeId": 0, "host": "127.0.0.1", "port": 26501, "version": "8.7.0-dev-engine",
-                             "partitions": [["partitionId": 1, "role": "leader", "health": "healthy"]]]],
-                "clusterSize": 1, "partitionsCount": 1, "replicationFactor": 1, "gatewayVersion": "8.7.0-dev-engine"])
+            ok(["brokers": [["nodeId": 0, "brokerId": 0, "host": "127.0.0.1", "port": 26501, "version": "8.10.0-dev-engine",
+                             "partitions": [["partitionId": 1, "role": "leader", "health": "healthy", "state": "active"]]]],
+                "clusterId": "00000000-0000-4000-8000-00000000de7e", "clusterSize": 1, "partitionsCount": 1, "replicationFactor": 1,
+                "gatewayVersion": "8.10.0-dev-engine", "lastCompletedChangeId": "-1"])
         }
 
         add("/v2/deployments", .http(methods: ["POST"]) { request, _ in
@@ -106,8 +111,12 @@ extension Router {
             }
             var o: [String: JSONValue] = ["processInstanceKey": .string(String(v.key)), "processDefinitionKey": .string(String(v.definition.key)),
                                           "processDefinitionId": .string(v.definition.processId), "processDefinitionVersion": JSONValue(v.definition.version),
+                                          "processDefinitionName": v.definition.model.name.map { .string($0) } ?? .null,
+                                          "processDefinitionVersionTag": .null,
                                           "state": .string(v.state.rawValue), "hasIncident": .bool(v.hasIncident), "tenantId": "<default>",
-                                          "startDate": .string(isoTime(v.startedAt))]
+                                          "startDate": .string(isoTime(v.startedAt)), "endDate": .null, "suspendedDate": .null,
+                                          "parentProcessInstanceKey": .null, "parentElementInstanceKey": .null,
+                                          "rootProcessInstanceKey": .string(String(v.key)), "tags": [], "businessId": .null]
             if let e = v.endedAt { o["endDate"] = .string(isoTime(e)) }
             return ok(.object(o))
         }
@@ -218,7 +227,7 @@ extension Router {
                 if let j = filter["jobKey"]?.stringValue, j != i.jobKey.map(String.init) { return false }
                 return true
             }
-            return ok(["items": .array(items.map(\.json)), "page": ["totalItems": JSONValue(items.count)]])
+            return ok(["items": .array(items.map(\.json)), "page": searchPage(total: items.count)])
         }
         json(["GET"], "/v2/incidents/{key}") { _, p, _ in
             guard let k = Int64(p["key"]!), let i = engine.core.withLock({ $0.incidents[k] }) else {

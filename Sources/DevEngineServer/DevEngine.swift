@@ -134,12 +134,11 @@ public final class DevEngine: Sendable {
     }
 
     func instanceCreated(_ def: ProcessDefinition, key: Int64, variables: [String: JSONValue]?) -> JSONValue {
-        var o: [String: JSONValue] = [
+        [
             "processDefinitionKey": .string(String(def.key)), "processDefinitionId": .string(def.processId),
             "processDefinitionVersion": JSONValue(def.version), "processInstanceKey": .string(String(key)), "tenantId": "<default>",
+            "variables": .object(variables ?? [:]), "tags": [], "businessId": .null,
         ]
-        if let variables { o["variables"] = .object(variables) }
-        return .object(o)
     }
 
     // MARK: auth

@@ -83,3 +83,17 @@ let timerBPMN = Array("""
         for bad in ["", "P", "PT", "P1DT", "PT5", "P1M", "P1Y", "PT1D", "48H", "PTxS", "P0D"] { #expect(ISODuration.milliseconds(bad) == nil, "\(bad)") }
     }
 }
+
+@Suite struct Deployments {
+    @Test func theSameBytesDeployedAgainAreTheSameVersionAndAChangeIsANewOne() throws {
+        var engine = EngineCore()
+        let first = try engine.deploy([.init(name: "p.bpmn", bytes: timerBPMN)]).get().definitions[0]
+        let again = try engine.deploy([.init(name: "p.bpmn", bytes: timerBPMN)]).get().definitions[0]
+        #expect(again.key == first.key && again.version == 1)
+        let changed = Array(String(decoding: timerBPMN, as: UTF8.self).replacingOccurrences(of: "PT10S", with: "PT20S").utf8)
+        let next = try engine.deploy([.init(name: "p.bpmn", bytes: changed)]).get().definitions[0]
+        #expect(next.version == 2 && next.key != first.key)
+        // Back to the first bytes: they are not the latest any more, so a new version (as Zeebe does).
+        #expect(try engine.deploy([.init(name: "p.bpmn", bytes: timerBPMN)]).get().definitions[0].version == 3)
+    }
+}

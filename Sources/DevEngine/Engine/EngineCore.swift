@@ -49,21 +49,27 @@ public struct EngineCore {
     /// Deploys every executable process of every resource, or nothing (the first error is returned).
     public mutating func deploy(_ resources: [DeployedResource]) -> Result<(deploymentKey: Int64, definitions: [ProcessDefinition]), EngineError> {
         guard !resources.isEmpty else { return .failure(.invalidArgument("no resources given")) }
-        var models: [(String, ProcessModel)] = []
+        var models: [(String, ProcessModel, [UInt8])] = []
         for r in resources {
             guard r.name.hasSuffix(".bpmn") || r.name.hasSuffix(".xml") else {
                 return .failure(.invalidArgument("\(r.name): the dev engine deploys BPMN only (.bpmn or .xml)"))
             }
             switch BPMNParser.parse(r.bytes, resourceName: r.name) {
             case .failure(let e): return .failure(.invalidArgument("Command 'CREATE' rejected with code 'INVALID_ARGUMENT': \(e.message)"))
-            case .success(let list): models += list.map { (r.name, $0) }
+            case .success(let list): models += list.map { (r.name, $0, r.bytes) }
             }
         }
         let deploymentKey = newKey()
         var deployed: [ProcessDefinition] = []
-        for (resource, model) in models {
+        for (resource, model, bytes) in models {
+            // As Zeebe: the latest version deployed again byte for byte is not a new version.
+            if let latest = versions[model.processId]?.last.flatMap({ definitions[$0] }), latest.resource == bytes, latest.resourceName == resource {
+                deployed.append(latest)
+                continue
+            }
             let version = (versions[model.processId]?.count ?? 0) + 1
-            let def = ProcessDefinition(key: newKey(), processId: model.processId, version: version, resourceName: resource, model: model)
+            let def = ProcessDefinition(key: newKey(), processId: model.processId, version: version, resourceName: resource, model: model,
+                                        resource: bytes)
             definitions[def.key] = def
             versions[model.processId, default: []].append(def.key)
             deployed.append(def)
@@ -121,7 +127,7 @@ public struct EngineCore {
     public mutating func cancelInstance(_ key: Int64, nowMs: Int64) -> EngineError? {
         guard let i = instances[key], i.state == .active else { return .notFound("Expected to cancel a process instance with key '\(key)', but no such process was found") }
         if let t = i.token { clearToken(key, t) }
-        finish(key, .canceled, nowMs: nowMs)
+        finish(key, .terminated, nowMs: nowMs)
         return nil
     }
 
@@ -321,6 +327,10 @@ public struct EngineCore {
                 "customHeaders": .object(job.headers.mapValues { .string($0) }), "retries": JSONValue(job.retries),
                 "deadline": .number(String(deadline)), "variables": .object(variables), "tenantId": "<default>",
                 "kind": .string(job.kind.rawValue), "listenerEventType": .string(job.listenerEvent),
+                // Members the 8.10 API requires; the dev engine has one tenant, no user-task jobs,
+                // no tags, business ids or priorities, and one instance level.
+                "physicalTenantId": "<default>", "userTask": .null, "tags": [], "businessId": .null, "priority": 0,
+                "rootProcessInstanceKey": .string(String(inst.key)),
             ]))
         }
         return out

@@ -9,10 +9,12 @@ public struct ProcessDefinition: Sendable {
     public var version: Int
     public var resourceName: String
     public var model: ProcessModel
+    /// The deployed resource's bytes: the same bytes deployed again are the same version.
+    public var resource: [UInt8] = []
 }
 
-/// Where an instance is in its life, as the API names it.
-public enum InstanceState: String, Sendable { case active = "ACTIVE", completed = "COMPLETED", canceled = "CANCELED" }
+/// Where an instance is in its life, as the REST API names it: a cancelled instance is `TERMINATED`.
+public enum InstanceState: String, Sendable { case active = "ACTIVE", completed = "COMPLETED", terminated = "TERMINATED" }
 
 struct Instance {
     var key: Int64
@@ -98,6 +100,8 @@ public struct Incident: Sendable {
             "processInstanceKey": .string(String(processInstanceKey)), "processDefinitionKey": .string(String(processDefinitionKey)),
             "processDefinitionId": .string(processDefinitionId), "creationTime": .string(isoTime(createdAt)),
             "state": .string(resolved ? "RESOLVED" : "ACTIVE"), "tenantId": "<default>",
+            // One instance level (no call activities): the root is the instance itself.
+            "rootProcessInstanceKey": .string(String(processInstanceKey)), "jobKey": .null,
         ]
         if let jobKey { o["jobKey"] = .string(String(jobKey)) }
         return .object(o)
