@@ -45,6 +45,14 @@ extension Router {
 
         add("/oauth/token", .http(methods: ["POST"]) { request, _ in engine.issueToken(request) })
 
+        // Every other /v2 path: a problem detail saying the dev engine does not serve it (a client
+        // then knows it reached the engine, and what to use a real cluster for).
+        let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        addFallback(prefix: "/v2/", .http(methods: methods) { request, _ in
+            problem(EngineError(404, "NOT_FOUND", "\(request.method) \(request.path) is not served by the dev engine (docs/dev-engine.md lists what it serves)"),
+                    String(request.path))
+        })
+
         json(["GET"], "/v2/topology") { _, _, _ in
             ok(["brokers": [["nodeId": 0, "brokerId": 0, "host": "127.0.0.1", "port": 26501, "version": "8.10.0-dev-engine",
                              "partitions": [["partitionId": 1, "role": "leader", "health": "healthy", "state": "active"]]]],

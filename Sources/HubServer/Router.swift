@@ -20,6 +20,8 @@ public enum Route: Sendable {
 public struct Router: Sendable {
     private var exact: [String: Route] = [:]
     private var templates: [(segments: [Substring], route: Route)] = []
+    /// Routes for whatever else starts with a prefix (an API's own "not found"), longest first.
+    private var fallbacks: [(prefix: String, route: Route)] = []
 
     public init() {}
 
@@ -29,6 +31,12 @@ public struct Router: Sendable {
         } else {
             exact[path] = route
         }
+    }
+
+    /// Answers every path under `prefix` that no other route takes.
+    public mutating func addFallback(prefix: String, _ route: Route) {
+        fallbacks.append((prefix, route))
+        fallbacks.sort { $0.prefix.count > $1.prefix.count }
     }
 
     /// The route for `path` and its captured parameters.
@@ -55,6 +63,7 @@ public struct Router: Sendable {
             }
             if rest.isEmpty { return (route, params) }
         }
+        for (prefix, route) in fallbacks where path.hasPrefix(prefix) { return (route, [:]) }
         return nil
     }
 }

@@ -334,6 +334,12 @@ def test_the_dev_engine_answers_bad_requests_with_problem_details(make_hub):
         assert r.headers["Content-Type"] == "application/problem+json", (path, r.headers)
         problem = r.json()
         assert problem["status"] == status and problem["title"] and problem["detail"], problem
+    # An endpoint of the API the dev engine does not serve: a problem detail that says so.
+    for method, path in [("POST", "/v2/decision-definitions/search"), ("GET", "/v2/user-tasks/1"), ("DELETE", "/v2/resources/x/y/z")]:
+        r = requests.request(method, base + path, json={}, timeout=10)
+        assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json", (path, r.text)
+        assert r.json()["title"] == "NOT_FOUND" and "not served by the dev engine" in r.json()["detail"] and path in r.json()["detail"]
+    assert requests.get(base + "/nope", timeout=10).json()["error"] == "not_found", "outside /v2 the hub's own errors"
     # A deployment that is not even XML, and one above the body limit.
     r = requests.post(base + "/v2/deployments", files={"resources": ("x.bpmn", b"\x00\xff garbage")}, timeout=10)
     assert r.status_code == 400 and "x.bpmn" in r.json()["detail"]
