@@ -90,7 +90,8 @@ let package = Package(
         .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
-        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog"], swiftSettings: strict),
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog", .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strict),
         .testTarget(name: "DevEngineTests", dependencies: ["DevEngine", "HubBytes"], swiftSettings: strict),
         // The clients against the dev engine and the hub, in-process over loopback.
         .testTarget(name: "EngineClientTests",

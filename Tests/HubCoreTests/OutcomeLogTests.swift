@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 import Testing
 import HubBytes
@@ -37,6 +38,14 @@ final class FaultyDisk: Sendable {
     }
 }
 
+/// The faults below are injected on purpose: their error lines would only alarm whoever reads
+/// the test output (the integration tests check what the hub logs).
+let quiet: Logger = {
+    var logger = Logger(label: "test.outcome-log")
+    logger.logLevel = .critical
+    return logger
+}()
+
 func tempLogPath() -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("outcome-log-\(UInt64.random(in: 0...UInt64.max))")
     try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -69,7 +78,7 @@ func asideFiles(_ path: String) -> [String] {
 @Suite struct OutcomeLogFaults {
     @Test func aWriteCutShortByAFullDiskIsRemovedSoLaterOutcomesFollowTheLastGoodRecord() throws {
         let path = tempLogPath(), disk = FaultyDisk()
-        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files)
+        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files, logger: quiet)
         #expect(throws: Never.self) { try appendWaiting(store, outcome("a", 1)).get() }
         disk.plan.withLock { $0.capacity = fileBytes(path).count + 20 }   // room for 20 bytes of the next record
         #expect(throws: HubError.self) { try appendWaiting(store, outcome("a", 2)).get() }
@@ -78,14 +87,14 @@ func asideFiles(_ path: String) -> [String] {
         #expect(throws: Never.self) { try appendWaiting(store, outcome("a", 3)).get() }
         store.close()
         #expect(fileBytes(path) == LogRecord.encode(outcome("a", 1)) + LogRecord.encode(outcome("a", 3)))
-        let reopened = try OutcomeLogStore(path: path, nowMs: 0)
+        let reopened = try OutcomeLogStore(path: path, nowMs: 0, logger: quiet)
         #expect(reopened.recovered() == [outcome("a", 1), outcome("a", 3)])
         #expect(asideFiles(path).isEmpty)
     }
 
     @Test func aFailedFsyncFailsTheBatchAndCutsTheLogBack() throws {
         let path = tempLogPath(), disk = FaultyDisk()
-        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files)
+        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files, logger: quiet)
         _ = appendWaiting(store, outcome("a", 1))
         disk.plan.withLock { $0.failingFsyncs = 1 }
         #expect(throws: HubError.self) { try appendWaiting(store, outcome("a", 2)).get() }
@@ -97,7 +106,7 @@ func asideFiles(_ path: String) -> [String] {
 
     @Test func aLogThatCannotBeCutBackRefusesEveryWriteUntilItCan() throws {
         let path = tempLogPath(), disk = FaultyDisk()
-        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files)
+        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files, logger: quiet)
         _ = appendWaiting(store, outcome("a", 1))
         disk.plan.withLock { $0.capacity = fileBytes(path).count + 5; $0.truncateFails = true }
         #expect(throws: HubError.self) { try appendWaiting(store, outcome("a", 2)).get() }
@@ -108,12 +117,12 @@ func asideFiles(_ path: String) -> [String] {
         disk.plan.withLock { $0.truncateFails = false }
         #expect(throws: Never.self) { try appendWaiting(store, outcome("a", 4)).get() }
         store.close()
-        #expect(try OutcomeLogStore(path: path, nowMs: 0).recovered() == [outcome("a", 1), outcome("a", 4)])
+        #expect(try OutcomeLogStore(path: path, nowMs: 0, logger: quiet).recovered() == [outcome("a", 1), outcome("a", 4)])
     }
 
     @Test func aRefusingStoreProbesAndReportsReadyAgainWithoutAnyPublish() async throws {
         let path = tempLogPath(), disk = FaultyDisk()
-        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files)
+        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files, logger: quiet)
         disk.plan.withLock { $0.capacity = 0 }
         #expect(throws: HubError.self) { try appendWaiting(store, outcome("a", 1)).get() }
         #expect(store.unavailableReason?.contains("No space left on device") == true)
@@ -142,7 +151,7 @@ func asideFiles(_ path: String) -> [String] {
             damaged[offset] ^= 0xA5
             let path = tempLogPath()
             _ = FileManager.default.createFile(atPath: path, contents: Data(damaged))
-            let store = try OutcomeLogStore(path: path, nowMs: 0)
+            let store = try OutcomeLogStore(path: path, nowMs: 0, logger: quiet)
             var expected = records
             expected.remove(at: damagedRecord)
             #expect(store.recovered() == expected, "byte \(offset) in record \(damagedRecord + 1)")
@@ -163,7 +172,7 @@ func asideFiles(_ path: String) -> [String] {
         for cut in lastStart..<bytes.count {
             let path = tempLogPath()
             _ = FileManager.default.createFile(atPath: path, contents: Data(bytes[0..<cut]))
-            #expect(try OutcomeLogStore(path: path, nowMs: 0).recovered() == Array(records[0..<4]), "cut at \(cut)")
+            #expect(try OutcomeLogStore(path: path, nowMs: 0, logger: quiet).recovered() == Array(records[0..<4]), "cut at \(cut)")
             #expect(asideFiles(path).isEmpty)
         }
         let zeros = LogRecord.scan(logBytes() + [UInt8](repeating: 0, count: 4096))
@@ -175,7 +184,7 @@ func asideFiles(_ path: String) -> [String] {
         var old = outcome("k", 1)
         old.expiresAt = 500
         _ = FileManager.default.createFile(atPath: path, contents: Data(LogRecord.encode(old) + LogRecord.encode(outcome("k", 2))))
-        #expect(try OutcomeLogStore(path: path, nowMs: 1_000).recovered() == [outcome("k", 2)])
+        #expect(try OutcomeLogStore(path: path, nowMs: 1_000, logger: quiet).recovered() == [outcome("k", 2)])
     }
 
     @Test func aVersionOneLogIsReadAndRewrittenInTheCurrentFormat() throws {
@@ -186,7 +195,7 @@ func asideFiles(_ path: String) -> [String] {
         }
         let path = tempLogPath()
         _ = FileManager.default.createFile(atPath: path, contents: Data(legacy))
-        #expect(try OutcomeLogStore(path: path, nowMs: 0).recovered() == records)
+        #expect(try OutcomeLogStore(path: path, nowMs: 0, logger: quiet).recovered() == records)
         #expect(fileBytes(path) == logBytes())
     }
 
@@ -194,7 +203,7 @@ func asideFiles(_ path: String) -> [String] {
         let path = tempLogPath()
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         #expect {
-            _ = try OutcomeLogStore(path: path, nowMs: 0)
+            _ = try OutcomeLogStore(path: path, nowMs: 0, logger: quiet)
         } throws: { error in
             "\(error)".contains(path) && "\(error)".contains("Is a directory")
         }
@@ -220,7 +229,7 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
 
     @Test func recordsSurviveARestartLatestVersionFirstWrittenOrderExpiredDropped() throws {
         let path = tempLogPath()
-        let store = try OutcomeLogStore(path: path, nowMs: 0)
+        let store = try OutcomeLogStore(path: path, nowMs: 0, logger: quiet)
         let a1 = StoredRecord(id: "callback:1", body: Array("{\"state\":\"open\"}".utf8), expiresAt: 10_000)
         let b = StoredRecord(id: "callback:2", body: Array("{\"state\":\"open\"}".utf8), expiresAt: 10_000)
         let old = StoredRecord(id: "callback:3", body: Array("{}".utf8), expiresAt: 500)
@@ -229,19 +238,19 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
         _ = appendWaiting(store, outcome("k", 1))
         #expect(throws: Never.self) { try putWaiting(store, a2).get() }
         store.close()
-        let reopened = try OutcomeLogStore(path: path, nowMs: 1_000)
+        let reopened = try OutcomeLogStore(path: path, nowMs: 1_000, logger: quiet)
         #expect(reopened.recoveredRecords() == [a2, b])
         #expect(reopened.recovered() == [outcome("k", 1)])
         // The rewrite keeps exactly the live versions.
-        #expect(try OutcomeLogStore(path: path, nowMs: 1_000).recoveredRecords() == [a2, b])
+        #expect(try OutcomeLogStore(path: path, nowMs: 1_000, logger: quiet).recoveredRecords() == [a2, b])
     }
 
     @Test func aRecordRefusedByAFullDiskIsNotKept() throws {
         let path = tempLogPath(), disk = FaultyDisk()
-        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files)
+        let store = try OutcomeLogStore(path: path, nowMs: 0, files: disk.files, logger: quiet)
         disk.plan.withLock { $0.capacity = 10 }
         #expect(throws: HubError.self) { try putWaiting(store, StoredRecord(id: "x", body: Array("{}".utf8), expiresAt: 9_000)).get() }
         store.close()
-        #expect(try OutcomeLogStore(path: path, nowMs: 0).recoveredRecords().isEmpty)
+        #expect(try OutcomeLogStore(path: path, nowMs: 0, logger: quiet).recoveredRecords().isEmpty)
     }
 }
