@@ -81,7 +81,6 @@ def test_the_official_sdk_runs_a_workflow_on_the_dev_engine_unchanged(client):
             assert got.has_incident is False and got.end_date is not None
 
             # A BPMN error from the worker is caught by the boundary event; awaited completion returns the variables.
-            _, awaited = create(c, "error")
             failed_order = "sdk-await-" + uuid.uuid4().hex[:6]
             result = await c.create_process_instance(data=ProcessCreationById(
                 process_definition_id="sdk-flow", await_completion=True, request_timeout=10_000,
