@@ -13,10 +13,29 @@ import HubBytes
 import HubServer
 
 private func ok(_ value: JSONValue) -> HTTPResponse { .json(200, value.serialized()) }
-/// The `page` of a search answer as the API shapes it (the dev engine answers every search in one page).
-private func searchPage(total: Int) -> JSONValue {
-    ["totalItems": JSONValue(total), "hasMoreTotalItems": false, "startCursor": .null, "endCursor": .null]
+/// A process instance as `GET /v2/process-instances/{key}` and its search shape it (8.10 members).
+private func instanceJSON(_ v: EngineCore.InstanceView) -> JSONValue {
+    [
+        "processInstanceKey": .string(String(v.key)), "processDefinitionKey": .string(String(v.definition.key)),
+        "processDefinitionId": .string(v.definition.processId), "processDefinitionVersion": JSONValue(v.definition.version),
+        "processDefinitionName": v.definition.model.name.map { .string($0) } ?? .null, "processDefinitionVersionTag": .null,
+        "state": .string(v.state.rawValue), "hasIncident": .bool(v.hasIncident), "tenantId": "<default>",
+        "startDate": .string(isoTime(v.startedAt)), "endDate": v.endedAt.map { .string(isoTime($0)) } ?? .null, "suspendedDate": .null,
+        "parentProcessInstanceKey": .null, "parentElementInstanceKey": .null, "rootProcessInstanceKey": .string(String(v.key)),
+        "tags": [], "businessId": .null,
+    ]
 }
+
+private let instanceFields: Set<String> = [
+    "processInstanceKey", "processDefinitionKey", "processDefinitionId", "processDefinitionVersion", "processDefinitionName",
+    "processDefinitionVersionTag", "state", "hasIncident", "tenantId", "startDate", "endDate", "suspendedDate",
+    "parentProcessInstanceKey", "parentElementInstanceKey", "rootProcessInstanceKey", "tags", "businessId",
+]
+
+private let incidentFields: Set<String> = [
+    "incidentKey", "errorType", "errorMessage", "elementId", "elementInstanceKey", "processInstanceKey", "processDefinitionKey",
+    "processDefinitionId", "creationTime", "state", "tenantId", "rootProcessInstanceKey", "jobKey",
+]
 private let noContent = HTTPResponse(status: 204)
 private func now() -> Int64 { DevEngine.nowMs }
 private func jobKey(_ p: [String: String]) -> Int64? { Int64(p["jobKey"]!) }
@@ -117,17 +136,25 @@ extension Router {
             guard let key = Int64(p["key"]!), let v = engine.core.withLock({ $0.instance(key) }) else {
                 return problem(.notFound("Process instance with key '\(p["key"]!)' not found"), "/v2/process-instances")
             }
-            var o: [String: JSONValue] = ["processInstanceKey": .string(String(v.key)), "processDefinitionKey": .string(String(v.definition.key)),
-                                          "processDefinitionId": .string(v.definition.processId), "processDefinitionVersion": JSONValue(v.definition.version),
-                                          "processDefinitionName": v.definition.model.name.map { .string($0) } ?? .null,
-                                          "processDefinitionVersionTag": .null,
-                                          "state": .string(v.state.rawValue), "hasIncident": .bool(v.hasIncident), "tenantId": "<default>",
-                                          "startDate": .string(isoTime(v.startedAt)), "endDate": .null, "suspendedDate": .null,
-                                          "parentProcessInstanceKey": .null, "parentElementInstanceKey": .null,
-                                          "rootProcessInstanceKey": .string(String(v.key)), "tags": [], "businessId": .null]
-            if let e = v.endedAt { o["endDate"] = .string(isoTime(e)) }
-            return ok(.object(o))
+            return ok(instanceJSON(v))
         }
+
+        json(["POST"], "/v2/process-instances/search") { _, _, body in
+            switch SearchRequest.parse(body, fields: instanceFields) {
+            case .failure(let e): return problem(e, "/v2/process-instances/search")
+            case .success(let search): return ok(search.answer(engine.core.withLock { $0.instanceViews() }.map(instanceJSON)))
+            }
+        }
+
+        json(["POST"], "/v2/jobs/search") { _, _, body in
+            switch SearchRequest.parse(body, fields: EngineCore.jobSearchFields) {
+            case .failure(let e): return problem(e, "/v2/jobs/search")
+            case .success(let search): return ok(search.answer(engine.core.withLock { $0.jobViews() }))
+            }
+        }
+
+        // The dev engine is up whenever it answers: 204, as a healthy cluster's gateway says.
+        add("/v2/status", .http(methods: ["GET"]) { _, _ in noContent })
 
         json(["POST"], "/v2/process-instances/{key}/cancellation") { _, p, _ in
             guard let key = Int64(p["key"]!) else { return problem(.invalidArgument("not a key"), "/v2/process-instances") }
@@ -226,16 +253,11 @@ extension Router {
         }
 
         json(["POST"], "/v2/incidents/search") { _, _, body in
-            let filter = body["filter"]?.objectValue ?? [:]
-            let all = engine.core.withLock { Array($0.incidents.values) }.sorted { $0.key < $1.key }
-            let items = all.filter { i in
-                if let k = filter["processInstanceKey"]?.stringValue, k != String(i.processInstanceKey) { return false }
-                if let s = filter["state"]?.stringValue, s != (i.resolved ? "RESOLVED" : "ACTIVE") { return false }
-                if let t = filter["errorType"]?.stringValue, t != i.errorType { return false }
-                if let j = filter["jobKey"]?.stringValue, j != i.jobKey.map(String.init) { return false }
-                return true
+            switch SearchRequest.parse(body, fields: incidentFields) {
+            case .failure(let e): return problem(e, "/v2/incidents/search")
+            case .success(let search):
+                return ok(search.answer(engine.core.withLock { Array($0.incidents.values) }.sorted { $0.key < $1.key }.map(\.json)))
             }
-            return ok(["items": .array(items.map(\.json)), "page": searchPage(total: items.count)])
         }
         json(["GET"], "/v2/incidents/{key}") { _, p, _ in
             guard let k = Int64(p["key"]!), let i = engine.core.withLock({ $0.incidents[k] }) else {

@@ -310,6 +310,29 @@ def test_an_outcome_the_hub_cannot_store_fails_the_job_with_back_off_until_an_in
     assert engine_call(base, "GET", f"/v2/process-instances/{pi}").json()["state"] == "ACTIVE"
 
 
+def test_dev_engine_searches_filter_sort_and_page_as_the_api_does(make_hub):
+    hub = make_hub("--dev-engine", "--worker-job-type", "nobody-takes-this")
+    base = hub.http("")
+    deploy(base, "ship-then-publish.bpmn")
+    keys = [engine_call(base, "POST", "/v2/process-instances", {"processDefinitionId": "ship-then-publish", "variables": {"orderId": f"s{i}"}})
+            .json()["processInstanceKey"] for i in range(5)]
+    search = lambda path, body: engine_call(base, "POST", path, body).json()
+    everything = search("/v2/jobs/search", {"filter": {"type": "shipping"}, "sort": [{"field": "processInstanceKey", "order": "DESC"}]})
+    assert everything["page"]["totalItems"] == 5 and [j["processInstanceKey"] for j in everything["items"]] == keys[::-1]
+    assert all(j["state"] == "CREATED" and j["worker"] == "" for j in everything["items"])
+    first = search("/v2/process-instances/search", {"filter": {"processInstanceKey": {"$in": keys[:4]}}, "sort": [{"field": "processInstanceKey"}], "page": {"limit": 2}})
+    assert [i["processInstanceKey"] for i in first["items"]] == keys[:2] and first["page"]["totalItems"] == 4
+    second = search("/v2/process-instances/search", {"filter": {"processInstanceKey": {"$in": keys[:4]}}, "sort": [{"field": "processInstanceKey"}],
+                                                      "page": {"limit": 2, "after": first["page"]["endCursor"]}})
+    assert [i["processInstanceKey"] for i in second["items"]] == keys[2:4]
+    back = search("/v2/process-instances/search", {"filter": {"processInstanceKey": {"$in": keys[:4]}}, "sort": [{"field": "processInstanceKey"}],
+                                                    "page": {"limit": 2, "before": second["page"]["startCursor"]}})
+    assert [i["processInstanceKey"] for i in back["items"]] == keys[:2]
+    assert search("/v2/jobs/search", {"filter": {"type": {"$like": "ship*"}, "processInstanceKey": {"$neq": keys[0]}}})["page"]["totalItems"] == 4
+    assert search("/v2/jobs/search", {"filter": {"deadline": {"$exists": True}}})["page"]["totalItems"] == 0
+    assert engine_call(base, "GET", "/v2/status").status_code == 204
+
+
 def test_the_dev_engine_answers_bad_requests_with_problem_details(make_hub):
     hub = make_hub("--dev-engine", "--max-body-bytes", "65536")
     base = hub.http("")
@@ -340,6 +363,12 @@ def test_the_dev_engine_answers_bad_requests_with_problem_details(make_hub):
         assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json", (path, r.text)
         assert r.json()["title"] == "NOT_FOUND" and "not served by the dev engine" in r.json()["detail"] and path in r.json()["detail"]
     assert requests.get(base + "/nope", timeout=10).json()["error"] == "not_found", "outside /v2 the hub's own errors"
+    # Searches refuse what they do not know, rather than ignoring it.
+    for path, body in [("/v2/jobs/search", {"filter": {"nope": 1}}), ("/v2/process-instances/search", {"sort": [{"field": "nope"}]}),
+                       ("/v2/incidents/search", {"filter": {"state": {"$regex": "x"}}}), ("/v2/jobs/search", {"page": {"limit": 0}}),
+                       ("/v2/jobs/search", {"page": {"after": "forged"}}), ("/v2/jobs/search", {"extra": True})]:
+        r = requests.post(base + path, json=body, timeout=10)
+        assert r.status_code == 400 and r.headers["Content-Type"] == "application/problem+json", (path, body, r.text)
     # A deployment that is not even XML, and one above the body limit.
     r = requests.post(base + "/v2/deployments", files={"resources": ("x.bpmn", b"\x00\xff garbage")}, timeout=10)
     assert r.status_code == 400 and "x.bpmn" in r.json()["detail"]

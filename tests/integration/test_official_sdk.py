@@ -105,6 +105,18 @@ def test_the_official_sdk_runs_a_workflow_on_the_dev_engine_unchanged(client):
             await c.cancel_process_instance(process_instance_key=broken_key, data=None)
             assert (await c.get_process_instance(process_instance_key=broken_key)).state.value == "TERMINATED"
 
+            # The searches an operator or a REST server uses first, through the SDK's own models.
+            from camunda_orchestration_sdk.models.job_search_query import JobSearchQuery
+            from camunda_orchestration_sdk.models.process_instance_search_query import ProcessInstanceSearchQuery
+            instances = await c.search_process_instances(data=ProcessInstanceSearchQuery.from_dict(
+                {"filter": {"processDefinitionId": "sdk-flow", "state": "COMPLETED"}, "sort": [{"field": "processInstanceKey", "order": "DESC"}]}))
+            assert instances.page.total_items >= 2 and all(i.state.value == "COMPLETED" for i in instances.items)
+            keys = [int(i.process_instance_key) for i in instances.items]
+            assert keys == sorted(keys, reverse=True)
+            jobs = await c.search_jobs(data=JobSearchQuery.from_dict({"filter": {"type": "publish-outcome"}, "page": {"limit": 50}}))
+            assert all(j.type_ == "publish-outcome" for j in jobs.items)
+            await c.get_status()
+
             # Correlating with nobody waiting is NOT_FOUND, as in Zeebe.
             with pytest.raises(Exception) as refused:
                 await c.correlate_message(data=MessageCorrelationRequest(name="go", correlation_key="nobody-waits"))

@@ -124,6 +124,43 @@ public struct EngineCore {
                             hasIncident: i.incidentKey != nil, startedAt: i.startedAt, endedAt: i.endedAt)
     }
 
+    /// Every instance the engine still remembers (finished ones are forgotten oldest first).
+    public func instanceViews() -> [InstanceView] { instances.keys.sorted().compactMap { instance($0) } }
+
+    /// The members of a job search item: what may be filtered and sorted on.
+    public static let jobSearchFields: Set<String> = [
+        "jobKey", "type", "state", "worker", "retries", "deadline", "customHeaders", "elementId", "elementInstanceKey",
+        "processInstanceKey", "rootProcessInstanceKey", "processDefinitionId", "processDefinitionKey", "kind", "listenerEventType",
+        "tenantId", "errorMessage", "errorCode", "hasFailedWithRetriesLeft", "isDenied", "deniedReason", "endTime", "businessId",
+        "priority", "creationTime", "lastUpdateTime",
+    ]
+
+    /// Live jobs as `POST /v2/jobs/search` shapes them (completed jobs are not kept).
+    public func jobViews() -> [JSONValue] {
+        jobs.values.sorted { $0.key < $1.key }.compactMap { job -> JSONValue? in
+            guard let inst = instances[job.instanceKey] else { return nil }
+            var state = job.errorMessage == nil ? "CREATED" : "FAILED"
+            var deadline: JSONValue = .null, worker = ""
+            switch job.state {
+            case .activated(let d, let w): deadline = .string(isoTime(d)); worker = w
+            case .failed: state = "FAILED"
+            case .activatable: break
+            }
+            return [
+                "jobKey": .string(String(job.key)), "type": .string(job.type), "state": .string(state), "worker": .string(worker),
+                "retries": JSONValue(job.retries), "deadline": deadline, "customHeaders": .object(job.headers.mapValues { .string($0) }),
+                "elementId": .string(job.elementId), "elementInstanceKey": .string(String(job.elementInstanceKey)),
+                "processInstanceKey": .string(String(inst.key)), "rootProcessInstanceKey": .string(String(inst.key)),
+                "processDefinitionId": .string(inst.definition.processId), "processDefinitionKey": .string(String(inst.definition.key)),
+                "kind": .string(job.kind.rawValue), "listenerEventType": .string(job.listenerEvent), "tenantId": "<default>",
+                "errorMessage": job.errorMessage.map { .string($0) } ?? .null, "errorCode": .null,
+                "hasFailedWithRetriesLeft": .bool(job.errorMessage != nil && job.retries > 0), "isDenied": .null, "deniedReason": .null,
+                "endTime": .null, "businessId": .null, "priority": 0,
+                "creationTime": .string(isoTime(job.createdAt)), "lastUpdateTime": .string(isoTime(job.updatedAt)),
+            ]
+        }
+    }
+
     public mutating func cancelInstance(_ key: Int64, nowMs: Int64) -> EngineError? {
         guard let i = instances[key], i.state == .active else { return .notFound("Expected to cancel a process instance with key '\(key)', but no such process was found") }
         if let t = i.token { clearToken(key, t) }
@@ -197,7 +234,7 @@ public struct EngineCore {
         let jobKey = newKey()
         jobs[jobKey] = Job(key: jobKey, type: type, instanceKey: key, elementId: token.elementId ?? instances[key]!.definition.processId,
                            elementInstanceKey: token.elementInstanceKey, kind: kind, listenerEvent: event, retries: max(retries, 1),
-                           headers: headers, state: .activatable(notBefore: 0))
+                           headers: headers, state: .activatable(notBefore: 0), createdAt: nowMs, updatedAt: nowMs)
         instances[key]!.token!.jobKey = jobKey
     }
 
@@ -315,6 +352,7 @@ public struct EngineCore {
             guard let inst = instances[job.instanceKey] else { continue }
             let deadline = nowMs + timeoutMs
             job.state = .activated(deadline: deadline, worker: worker)
+            job.updatedAt = nowMs
             jobs[jobKey] = job
             var variables = inst.variables
             if let names = fetchVariables, !names.isEmpty { variables = variables.filter { names.contains($0.key) } }
@@ -393,6 +431,7 @@ public struct EngineCore {
         job.errorMessage = errorMessage
         if job.retries > 0 {
             job.state = .activatable(notBefore: nowMs + max(0, backOffMs))
+            job.updatedAt = nowMs
             jobs[jobKey] = job
         } else {
             jobs[jobKey] = job
@@ -452,6 +491,7 @@ public struct EngineCore {
                 return .invalidState("Expected to update the timeout of job with key '\(jobKey)', but it is not activated")
             }
             jobs[jobKey]!.state = .activated(deadline: nowMs + timeoutMs, worker: worker)
+            jobs[jobKey]!.updatedAt = nowMs
         }
         if let retries { jobs[jobKey]!.retries = retries }
         return nil

@@ -66,6 +66,8 @@ struct Job {
     var headers: [String: String]
     var state: State
     var errorMessage: String?
+    var createdAt: Int64
+    var updatedAt: Int64
 }
 
 struct BufferedMessage {
