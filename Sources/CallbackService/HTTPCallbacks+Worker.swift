@@ -94,7 +94,12 @@ extension HTTPCallbacks {
         stats.deliveryFailures.add(1, ordering: .relaxed)
         // A fast service may have called back before refusing or timing out on our request.
         if book.withLock({ $0.records[job.jobKey]?.answer }) != nil { return .leaveOpen }
-        let attempt = failures.withLock { f -> Int in f[job.jobKey, default: 0] += 1; return f[job.jobKey]! }
+        // The count lives while the job can come back; its last failure (an incident) forgets it.
+        let attempt = failures.withLock { f -> Int in
+            let n = f[job.jobKey, default: 0] + 1
+            f[job.jobKey] = job.retries > 1 ? n : nil
+            return n
+        }
         let ceiling = min(300_000, 2_000 << min(attempt - 1, 8))
         let message = "http-callback: POST \(endpoint.description) \(failure)"
         logger.warning("callback endpoint did not acknowledge", metadata: ["job": "\(job.jobKey)", "endpoint": "\(endpoint.description)",

@@ -18,6 +18,7 @@ struct SearchRequest {
     var end: Int?
 
     static let maxLimit = 10_000
+    static let maxLikePattern = 256
 
     /// `fields`: the members the items carry (what may be filtered and sorted on).
     static func parse(_ body: JSONValue, fields: Set<String>) -> Result<SearchRequest, EngineError> {
@@ -30,6 +31,10 @@ struct SearchRequest {
             guard fields.contains(field) else { return .failure(.invalidArgument("Unknown filter field '\(field)'")) }
             if let ops = condition.objectValue, let op = ops.keys.first(where: { !["$eq", "$neq", "$in", "$notIn", "$exists", "$like"].contains($0) }) {
                 return .failure(.invalidArgument("Unknown filter operator '\(op)' on '\(field)'"))
+            }
+            // The matcher costs pattern × value per item: a pattern from the network is bounded.
+            if let like = condition["$like"], (like.stringValue?.count ?? Int.max) > maxLikePattern {
+                return .failure(.invalidArgument("$like on '\(field)' takes a string of at most \(maxLikePattern) characters"))
             }
             request.filter.append((field, condition))
         }

@@ -366,7 +366,8 @@ def test_the_dev_engine_answers_bad_requests_with_problem_details(make_hub):
     # Searches refuse what they do not know, rather than ignoring it.
     for path, body in [("/v2/jobs/search", {"filter": {"nope": 1}}), ("/v2/process-instances/search", {"sort": [{"field": "nope"}]}),
                        ("/v2/incidents/search", {"filter": {"state": {"$regex": "x"}}}), ("/v2/jobs/search", {"page": {"limit": 0}}),
-                       ("/v2/jobs/search", {"page": {"after": "forged"}}), ("/v2/jobs/search", {"extra": True})]:
+                       ("/v2/jobs/search", {"page": {"after": "forged"}}), ("/v2/jobs/search", {"extra": True}),
+                       ("/v2/jobs/search", {"filter": {"type": {"$like": "*" * 5000}}}), ("/v2/jobs/search", {"filter": {"type": {"$like": 5}}})]:
         r = requests.post(base + path, json=body, timeout=10)
         assert r.status_code == 400 and r.headers["Content-Type"] == "application/problem+json", (path, body, r.text)
     # A deployment that is not even XML, and one above the body limit.
