@@ -9,7 +9,7 @@ let timerBPMN = Array("""
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0">
   <bpmn:process id="p" isExecutable="true">
     <bpmn:startEvent id="s"/>
-    <bpmn:intermediateCatchEvent id="Wait"><bpmn:messageEventDefinition messageRef="M"/></bpmn:intermediateCatchEvent>
+    <bpmn:receiveTask id="Wait" messageRef="M"/>
     <bpmn:boundaryEvent id="Expired" attachedToRef="Wait"><bpmn:timerEventDefinition><bpmn:timeDuration>PT48H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
     <bpmn:serviceTask id="Work"><bpmn:extensionElements><zeebe:taskDefinition type="work"/></bpmn:extensionElements></bpmn:serviceTask>
     <bpmn:boundaryEvent id="TooSlow" attachedToRef="Work"><bpmn:timerEventDefinition><bpmn:timeDuration>PT10S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
@@ -63,16 +63,27 @@ let timerBPMN = Array("""
 
     @Test func timersOutsideTheSubsetAreRefusedNamingTheElement() {
         let cases = [
-            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\" cancelActivity=\"false\"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "non-interrupting"),
-            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDate>2027-01-01T00:00:00Z</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "timeDate"),
-            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDuration>=delay</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "static ISO-8601"),
-            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDuration>P1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "static ISO-8601"),
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeCycle>R5/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "timeCycle"),
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDate>2027-01-01T00:00:00</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "with a zone"),
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDuration>=delay &gt;</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "timeDuration"),
+            ("<bpmn:boundaryEvent id=\"B\" attachedToRef=\"Wait\"><bpmn:timerEventDefinition><bpmn:timeDuration>P1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>", "ISO-8601 duration"),
         ]
         for (boundary, reason) in cases {
             let text = String(decoding: timerBPMN, as: UTF8.self).replacingOccurrences(of: "<bpmn:endEvent id=\"e1\"/>", with: boundary + "<bpmn:endEvent id=\"e1\"/>")
             var engine = EngineCore()
             guard case .failure(let e) = engine.deploy([.init(name: "p.bpmn", bytes: Array(text.utf8))]) else { Issue.record("deployed: \(reason)"); continue }
             #expect(e.detail.contains("'B'") && e.detail.contains(reason), "\(e.detail)")
+        }
+    }
+
+    @Test func isoDateTimes() {
+        #expect(ISODateTime.milliseconds("1970-01-01T00:00:00Z") == 0)
+        #expect(ISODateTime.milliseconds("2026-12-02T17:00:00Z") == 1_796_230_800_000)
+        #expect(ISODateTime.milliseconds("2026-12-02T18:00:00.25+01:00") == 1_796_230_800_250)
+        #expect(ISODateTime.milliseconds("2024-02-29T00:00:00-00:30") == 1_709_166_600_000)
+        for bad in ["", "2026-12-02", "2026-12-02T17:00:00", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-12-02T24:00:00Z",
+                    "2026-12-02T17:00:00.Z", "2026-12-02T17:00:00+1:00", "2026-12-02T17:00:00Zjunk"] {
+            #expect(ISODateTime.milliseconds(bad) == nil, "\(bad)")
         }
     }
 

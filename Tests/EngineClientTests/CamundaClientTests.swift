@@ -91,9 +91,9 @@ import Testing
         let unknownJob = await problem { try await client.completeJob("2251799813999999") }
         #expect(unknownJob?.status == 404)
 
-        let badModel = await problem { _ = try await client.deploy(resources: [(name: "bad.bpmn", bytes: Array("<bpmn:definitions xmlns:bpmn=\"x\"><bpmn:process id=\"p\"><bpmn:startEvent id=\"s\"/><bpmn:parallelGateway id=\"Fork\"/></bpmn:process></bpmn:definitions>".utf8))]) }
+        let badModel = await problem { _ = try await client.deploy(resources: [(name: "bad.bpmn", bytes: Array("<bpmn:definitions xmlns:bpmn=\"x\"><bpmn:process id=\"p\"><bpmn:startEvent id=\"s\"/><bpmn:inclusiveGateway id=\"Fork\"/></bpmn:process></bpmn:definitions>".utf8))]) }
         #expect(badModel?.status == 400)
-        #expect(badModel?.detail.contains("parallelGateway 'Fork'") == true)
+        #expect(badModel?.detail.contains("inclusiveGateway 'Fork'") == true)
 
         _ = try await client.publishMessage(name: "m", correlationKey: "k", timeToLive: .seconds(60), messageId: "dup")
         let duplicate = await problem { _ = try await client.correlateMessage(name: "m", correlationKey: "k") }

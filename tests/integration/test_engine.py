@@ -198,12 +198,12 @@ def test_a_job_with_a_bad_affinity_key_becomes_an_incident(make_hub):
 def test_the_dev_engine_refuses_models_outside_its_subset(make_hub):
     hub = make_hub("--dev-engine")
     bpmn = (b'<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">'
-            b'<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:parallelGateway id="Fork"/>'
+            b'<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:inclusiveGateway id="Fork"/>'
             b'<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="Fork"/></bpmn:process></bpmn:definitions>')
     r = requests.post(hub.http("/v2/deployments"), files={"resources": ("p.bpmn", bpmn)}, timeout=10)
     assert r.status_code == 400
     assert r.headers["Content-Type"] == "application/problem+json"
-    assert r.json()["title"] == "INVALID_ARGUMENT" and "parallelGateway 'Fork'" in r.json()["detail"]
+    assert r.json()["title"] == "INVALID_ARGUMENT" and "inclusiveGateway 'Fork'" in r.json()["detail"]
     r = requests.post(hub.http("/v2/process-instances"), json={"processDefinitionId": "missing"}, timeout=10)
     assert r.status_code == 404 and r.json()["title"] == "NOT_FOUND"
 
@@ -358,7 +358,7 @@ def test_the_dev_engine_answers_bad_requests_with_problem_details(make_hub):
         problem = r.json()
         assert problem["status"] == status and problem["title"] and problem["detail"], problem
     # An endpoint of the API the dev engine does not serve: a problem detail that says so.
-    for method, path in [("POST", "/v2/decision-definitions/search"), ("GET", "/v2/user-tasks/1"), ("DELETE", "/v2/resources/x/y/z")]:
+    for method, path in [("POST", "/v2/decision-definitions/search"), ("POST", "/v2/process-instances/1/migration"), ("DELETE", "/v2/resources/x/y/z")]:
         r = requests.request(method, base + path, json={}, timeout=10)
         assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json", (path, r.text)
         assert r.json()["title"] == "NOT_FOUND" and "not served by the dev engine" in r.json()["detail"] and path in r.json()["detail"]

@@ -1,5 +1,5 @@
-// What the dev engine keeps: deployed definitions, instances (one token each: the subset has no
-// parallel split), jobs, buffered messages and incidents. Plain values owned by `EngineCore`.
+// What the dev engine keeps: deployed definitions, instances and their tokens, element instances,
+// jobs, user tasks, buffered messages and incidents. Plain values owned by `EngineCore`.
 import HubBytes
 
 /// A deployed version of a process.
@@ -20,30 +20,96 @@ struct Instance {
     var key: Int64
     var definition: ProcessDefinition
     var variables: [String: JSONValue]
+    /// Each variable's key, given when it is first set (variable search returns it).
+    var variableKeys: [String: Int64] = [:]
     var state: InstanceState = .active
-    var token: Token?
+    /// Live tokens by element instance key (the process's own listeners run on the instance key).
+    var tokens: [Int64: Token] = [:]
+    /// Parallel joins waiting for more tokens: gateway id → arrivals per incoming flow id.
+    var joins: [String: [String: Int]] = [:]
+    /// Element instances in the order they started (the process's own first).
+    var elementKeys: [Int64] = []
+    /// Sequence flows taken, each once, in the order first taken (the monitoring page draws them).
+    var takenFlows: [String] = []
+    /// The start event the instance began at (after the process's start listeners).
+    var startEventId: String
+    /// Flows taken whose target has not been entered yet: the instance is not done while any are.
+    var pendingEntries = 0
     var startedAt: Int64
     var endedAt: Int64?
-    var incidentKey: Int64?
+
+    var hasIncident: Bool { tokens.values.contains { $0.incidentKey != nil } }
 }
 
-/// Where an instance's single token is.
+/// One token: an element instance being executed.
 struct Token {
     enum Phase {
         /// Waiting for start listener job `index` of the element (or of the process when `elementId` is nil).
         case startListener(Int)
-        /// The element's own work: a service task's job or a message subscription.
+        /// The element's own work: a job, a user task, a subscription or a timer.
         case active
-        /// Waiting for end listener job `index`; `flow` is where to go afterwards.
+        /// Waiting for end listener job `index`; `flow` is where to go afterwards (nil: every outgoing flow).
         case endListener(Int, flow: String?)
     }
+    var key: Int64
     /// nil: the process itself (its start or end listeners).
     var elementId: String?
-    var elementInstanceKey: Int64
     var phase: Phase
-    /// The earliest timer boundary of the element, while it is active: (due time, boundary event id).
-    var timer: (dueMs: Int64, boundaryId: String)? = nil
     var jobKey: Int64?
+    var userTaskKey: Int64?
+    var incidentKey: Int64?
+    /// Timers armed when the element became active: boundary events, and a timer catch's own.
+    var timers: [PendingTimer] = []
+    /// Where the token waits, to leave those lists in one step: message subscription keys, signal names.
+    var messageWaits: [String] = []
+    var signalWaits: [String] = []
+}
+
+/// A timer waiting to fire. `eventId` nil: the timer catch event the token is on.
+struct PendingTimer {
+    var dueMs: Int64
+    var eventId: String?
+    var interrupting: Bool
+}
+
+/// A token waiting for a message or signal: on its own catch (`eventId` nil) or on a boundary event.
+struct WaitingToken: Equatable {
+    var instanceKey: Int64
+    var tokenKey: Int64
+    var eventId: String?
+    var interrupting: Bool
+}
+
+/// Where an element instance is, as the API names it.
+public enum ElementState: String, Sendable { case active = "ACTIVE", completed = "COMPLETED", terminated = "TERMINATED" }
+
+/// One element instance, kept while its process instance is remembered (element-instance search,
+/// the monitoring page).
+public struct ElementRecord: Sendable {
+    public var key: Int64
+    public var instanceKey: Int64
+    public var elementId: String
+    public var name: String?
+    public var typeName: String
+    public var state: ElementState
+    public var startedAt: Int64
+    public var endedAt: Int64?
+    public var incidentKey: Int64?
+}
+
+/// A Camunda user task waiting for (or done by) a person.
+public struct UserTask: Sendable {
+    public enum State: String, Sendable { case created = "CREATED", completed = "COMPLETED", canceled = "CANCELED" }
+    public var key: Int64
+    public var instanceKey: Int64
+    public var elementInstanceKey: Int64
+    public var elementId: String
+    public var name: String?
+    public var definition: UserTaskDefinition
+    public var assignee: String?
+    public var state: State
+    public var createdAt: Int64
+    public var completedAt: Int64?
 }
 
 /// What created a job, as the API names it.
