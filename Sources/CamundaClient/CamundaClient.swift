@@ -236,7 +236,7 @@ public final class CamundaClient: Sendable {
         case messageWithId
     }
 
-    private func call(_ method: String, _ path: String, body: JSONValue?, retry: RetryPolicy, timeout: Duration? = nil) async throws -> JSONValue {
+    func call(_ method: String, _ path: String, body: JSONValue?, retry: RetryPolicy, timeout: Duration? = nil) async throws -> JSONValue {
         var headers: [(String, String)] = [("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let request = ClientRequest(method: method, url: base.appending(path), headers: headers, body: body?.bytes ?? [])

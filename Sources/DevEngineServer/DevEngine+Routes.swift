@@ -7,14 +7,16 @@
 //   PATCH /v2/jobs/{jobKey}                     POST /v2/messages/publication|correlation
 //   POST /v2/incidents/search                   GET  /v2/incidents/{key}
 //   POST /v2/incidents/{key}/resolution         POST /oauth/token (when OAuth is on)
+//
+// Searches and reads are in +QueryRoutes; user tasks, signals and the clock in +TaskRoutes.
 import DevEngine
 import HTTP1
 import HubBytes
 import HubServer
 
-private func ok(_ value: JSONValue) -> HTTPResponse { .json(200, value.serialized()) }
+func ok(_ value: JSONValue) -> HTTPResponse { .json(200, value.serialized()) }
 /// A process instance as `GET /v2/process-instances/{key}` and its search shape it (8.10 members).
-private func instanceJSON(_ v: EngineCore.InstanceView) -> JSONValue {
+func instanceJSON(_ v: EngineCore.InstanceView) -> JSONValue {
     [
         "processInstanceKey": .string(String(v.key)), "processDefinitionKey": .string(String(v.definition.key)),
         "processDefinitionId": .string(v.definition.processId), "processDefinitionVersion": JSONValue(v.definition.version),
@@ -26,40 +28,49 @@ private func instanceJSON(_ v: EngineCore.InstanceView) -> JSONValue {
     ]
 }
 
-private let instanceFields: Set<String> = [
+let instanceFields: Set<String> = [
     "processInstanceKey", "processDefinitionKey", "processDefinitionId", "processDefinitionVersion", "processDefinitionName",
     "processDefinitionVersionTag", "state", "hasIncident", "tenantId", "startDate", "endDate", "suspendedDate",
     "parentProcessInstanceKey", "parentElementInstanceKey", "rootProcessInstanceKey", "tags", "businessId",
 ]
 
-private let incidentFields: Set<String> = [
+let incidentFields: Set<String> = [
     "incidentKey", "errorType", "errorMessage", "elementId", "elementInstanceKey", "processInstanceKey", "processDefinitionKey",
     "processDefinitionId", "creationTime", "state", "tenantId", "rootProcessInstanceKey", "jobKey",
 ]
-private let noContent = HTTPResponse(status: 204)
-private func now() -> Int64 { DevEngine.nowMs }
+let noContent = HTTPResponse(status: 204)
 private func jobKey(_ p: [String: String]) -> Int64? { Int64(p["jobKey"]!) }
 private func badKey(_ p: [String: String]) -> HTTPResponse { problem(.invalidArgument("'\(p["jobKey"]!)' is not a job key"), "/v2/jobs") }
 
 extension Router {
-    public mutating func addDevEngineRoutes(_ engine: DevEngine) {
-        func json(_ methods: Set<String>, _ path: String, _ handler: @escaping @Sendable (HTTPRequest, [String: String], JSONValue) -> HTTPResponse) {
-            add(path, .http(methods: methods) { request, params in
-                if let denied = engine.authorize(request) { return denied }
-                let body: JSONValue
-                if request.body.isEmpty {
-                    body = .object([:])
-                } else {
-                    switch JSONValue.parse(request.body) {
-                    case .success(let v): body = v
-                    case .failure(let e): return problem(.invalidArgument("Request body is not valid JSON: \(e)"), String(request.path))
-                    }
+    /// A dev-engine route with a JSON object body (empty: `{}`), authorized, and long polls
+    /// serviced after it (the command may have made jobs or finished instances).
+    mutating func addDevEngineJSON(_ engine: DevEngine, _ methods: Set<String>, _ path: String,
+                                   _ handler: @escaping @Sendable (HTTPRequest, [String: String], JSONValue) -> HTTPResponse) {
+        add(path, .http(methods: methods) { request, params in
+            if let denied = engine.authorize(request) { return denied }
+            let body: JSONValue
+            if request.body.isEmpty {
+                body = .object([:])
+            } else {
+                switch JSONValue.parse(request.body) {
+                case .success(let v): body = v
+                case .failure(let e): return problem(.invalidArgument("Request body is not valid JSON: \(e)"), String(request.path))
                 }
-                guard case .object = body else { return problem(.invalidArgument("Request body must be a JSON object"), String(request.path)) }
-                let response = handler(request, params, body)
-                engine.serviceWaiters()
-                return response
-            })
+            }
+            guard case .object = body else { return problem(.invalidArgument("Request body must be a JSON object"), String(request.path)) }
+            let response = handler(request, params, body)
+            engine.serviceWaiters()
+            return response
+        })
+    }
+
+    public mutating func addDevEngineRoutes(_ engine: DevEngine) {
+        addDevEngineQueryRoutes(engine)
+        addDevEngineTaskRoutes(engine)
+        addDevEngineMonitor(engine)
+        func json(_ methods: Set<String>, _ path: String, _ handler: @escaping @Sendable (HTTPRequest, [String: String], JSONValue) -> HTTPResponse) {
+            addDevEngineJSON(engine, methods, path, handler)
         }
 
         add("/oauth/token", .http(methods: ["POST"]) { request, _ in engine.issueToken(request) })
@@ -119,14 +130,14 @@ extension Router {
             let variables = body["variables"]?.objectValue ?? [:]
             let fetch = body["fetchVariables"]?.arrayValue?.compactMap(\.stringValue)
             let awaiting = body["awaitCompletion"]?.boolValue ?? false
-            switch engine.core.withLock({ $0.createInstance(ref, variables: variables, nowMs: now()) }) {
+            switch engine.core.withLock({ $0.createInstance(ref, variables: variables, nowMs: engine.nowMs) }) {
             case .failure(let e): exchange.respond(problem(e, "/v2/process-instances"))
             case .success(let (key, def)):
                 if !awaiting {
                     exchange.respond(ok(engine.instanceCreated(def, key: key, variables: nil)))
                 } else if let box = ExchangeHandle(exchange) {
                     let timeout = Int64(body["requestTimeout"]?.intValue.flatMap { $0 > 0 ? $0 : nil } ?? 300_000)
-                    engine.completionWaiters.withLock { $0[key, default: []].append(CompletionWaiter(box: box, fetchVariables: fetch, deadlineMs: now() + timeout)) }
+                    engine.completionWaiters.withLock { $0[key, default: []].append(CompletionWaiter(box: box, fetchVariables: fetch, deadlineMs: DevEngine.wallMs + timeout)) }
                 }
                 engine.serviceWaiters()
             }
@@ -158,7 +169,7 @@ extension Router {
 
         json(["POST"], "/v2/process-instances/{key}/cancellation") { _, p, _ in
             guard let key = Int64(p["key"]!) else { return problem(.invalidArgument("not a key"), "/v2/process-instances") }
-            if let e = engine.core.withLock({ $0.cancelInstance(key, nowMs: now()) }) { return problem(e, "/v2/process-instances") }
+            if let e = engine.core.withLock({ $0.cancelInstance(key, nowMs: engine.nowMs) }) { return problem(e, "/v2/process-instances") }
             return noContent
         }
 
@@ -180,7 +191,7 @@ extension Router {
             let fetch = body["fetchVariable"]?.arrayValue?.compactMap(\.stringValue)
             // requestTimeout: 0 or absent means the gateway's default long poll (10 s); negative: no long poll.
             let requestTimeout = body["requestTimeout"]?.intValue ?? 0
-            let jobs = engine.core.withLock { $0.activateJobs(type: type, worker: worker, timeoutMs: Int64(timeout), max: Swift.min(max, 1000), fetchVariables: fetch, nowMs: now()) }
+            let jobs = engine.core.withLock { $0.activateJobs(type: type, worker: worker, timeoutMs: Int64(timeout), max: Swift.min(max, 1000), fetchVariables: fetch, nowMs: engine.nowMs) }
             if !jobs.isEmpty || requestTimeout < 0 {
                 exchange.respond(ok(["jobs": .array(jobs.map(\.json))]))
                 return
@@ -189,7 +200,7 @@ extension Router {
             let wait = Int64(requestTimeout == 0 ? 10_000 : Swift.min(requestTimeout, 600_000))
             engine.waiters.withLock {
                 $0.append(ActivationWaiter(box: box, type: type, worker: worker, timeoutMs: Int64(timeout), max: Swift.min(max, 1000),
-                                           fetchVariables: fetch, deadlineMs: now() + wait))
+                                           fetchVariables: fetch, deadlineMs: DevEngine.wallMs + wait))
             }
             exchange.onDrain = { box.respond(.json(200, "{\"jobs\":[]}")) }
             engine.serviceWaiters()
@@ -199,7 +210,7 @@ extension Router {
         json(["POST"], "/v2/jobs/{jobKey}/completion") { _, p, body in
             guard let k = jobKey(p) else { return badKey(p) }
             let vars = body["variables"]?.objectValue ?? [:]
-            if let e = engine.core.withLock({ $0.completeJob(k, variables: vars, nowMs: now()) }) { return problem(e, "/v2/jobs/\(k)/completion") }
+            if let e = engine.core.withLock({ $0.completeJob(k, variables: vars, nowMs: engine.nowMs) }) { return problem(e, "/v2/jobs/\(k)/completion") }
             return noContent
         }
         json(["POST"], "/v2/jobs/{jobKey}/failure") { _, p, body in
@@ -207,7 +218,7 @@ extension Router {
             let retries = body["retries"]?.intValue ?? 0
             let backOff = Int64(body["retryBackOff"]?.intValue ?? 0)
             let vars = body["variables"]?.objectValue ?? [:]
-            if let e = engine.core.withLock({ $0.failJob(k, retries: retries, errorMessage: body["errorMessage"]?.stringValue, backOffMs: backOff, variables: vars, nowMs: now()) }) {
+            if let e = engine.core.withLock({ $0.failJob(k, retries: retries, errorMessage: body["errorMessage"]?.stringValue, backOffMs: backOff, variables: vars, nowMs: engine.nowMs) }) {
                 return problem(e, "/v2/jobs/\(k)/failure")
             }
             return noContent
@@ -216,7 +227,7 @@ extension Router {
             guard let k = jobKey(p) else { return badKey(p) }
             guard let code = body["errorCode"]?.stringValue, !code.isEmpty else { return problem(.invalidArgument("No errorCode provided."), "/v2/jobs/\(k)/error") }
             let vars = body["variables"]?.objectValue ?? [:]
-            if let e = engine.core.withLock({ $0.throwError(k, errorCode: code, errorMessage: body["errorMessage"]?.stringValue, variables: vars, nowMs: now()) }) {
+            if let e = engine.core.withLock({ $0.throwError(k, errorCode: code, errorMessage: body["errorMessage"]?.stringValue, variables: vars, nowMs: engine.nowMs) }) {
                 return problem(e, "/v2/jobs/\(k)/error")
             }
             return noContent
@@ -228,7 +239,7 @@ extension Router {
             guard retries != nil || timeout != nil else {
                 return problem(.invalidArgument("No changeset provided: set retries and/or timeout."), "/v2/jobs/\(k)")
             }
-            if let e = engine.core.withLock({ $0.updateJob(k, retries: retries, timeoutMs: timeout, nowMs: now()) }) { return problem(e, "/v2/jobs/\(k)") }
+            if let e = engine.core.withLock({ $0.updateJob(k, retries: retries, timeoutMs: timeout, nowMs: engine.nowMs) }) { return problem(e, "/v2/jobs/\(k)") }
             return noContent
         }
 
@@ -237,7 +248,7 @@ extension Router {
             let correlationKey = body["correlationKey"]?.stringValue ?? ""
             let ttl = Int64(body["timeToLive"]?.intValue ?? 0)
             switch engine.core.withLock({ $0.publishMessage(name: name, correlationKey: correlationKey, ttlMs: ttl, messageId: body["messageId"]?.stringValue,
-                                                           variables: body["variables"]?.objectValue ?? [:], nowMs: now()) }) {
+                                                           variables: body["variables"]?.objectValue ?? [:], nowMs: engine.nowMs) }) {
             case .failure(let e): return problem(e, "/v2/messages/publication")
             case .success(let key): return ok(["messageKey": .string(String(key)), "tenantId": "<default>"])
             }
@@ -245,7 +256,7 @@ extension Router {
         json(["POST"], "/v2/messages/correlation") { _, _, body in
             guard let name = body["name"]?.stringValue else { return problem(.invalidArgument("No name provided."), "/v2/messages/correlation") }
             switch engine.core.withLock({ $0.correlateMessage(name: name, correlationKey: body["correlationKey"]?.stringValue ?? "",
-                                                             variables: body["variables"]?.objectValue ?? [:], nowMs: now()) }) {
+                                                             variables: body["variables"]?.objectValue ?? [:], nowMs: engine.nowMs) }) {
             case .failure(let e): return problem(e, "/v2/messages/correlation")
             case .success(let (messageKey, instanceKey)):
                 return ok(["messageKey": .string(String(messageKey)), "processInstanceKey": .string(String(instanceKey)), "tenantId": "<default>"])
@@ -267,7 +278,7 @@ extension Router {
         }
         json(["POST"], "/v2/incidents/{key}/resolution") { _, p, _ in
             guard let k = Int64(p["key"]!) else { return problem(.invalidArgument("not a key"), "/v2/incidents") }
-            if let e = engine.core.withLock({ $0.resolveIncident(k, nowMs: now()) }) { return problem(e, "/v2/incidents/\(k)/resolution") }
+            if let e = engine.core.withLock({ $0.resolveIncident(k, nowMs: engine.nowMs) }) { return problem(e, "/v2/incidents/\(k)/resolution") }
             return noContent
         }
     }

@@ -50,11 +50,24 @@ public final class DevEngine: Sendable {
     /// Stops the upkeep thread (job timeouts and long-poll expiry).
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
-    static var nowMs: Int64 { HubClock.wallMilliseconds }
+    /// Wall-clock time, for what clients wait on (long polls, `awaitCompletion`, tokens).
+    static var wallMs: Int64 { HubClock.wallMilliseconds }
+
+    /// The engine's time: the wall clock, or the instant `PUT /v2/clock` pinned it to (tests move
+    /// it to fire timers without sleeping, as with Zeebe's controlled clock).
+    let pinnedClock = Mutex<Int64?>(nil)
+    public var nowMs: Int64 { pinnedClock.withLock { $0 } ?? Self.wallMs }
+
+    /// Fires what the engine's time makes due now (after the clock moved), not at the next upkeep.
+    func tickNow() {
+        let engineNow = nowMs
+        core.withLock { $0.tick(nowMs: engineNow) }
+    }
 
     private func upkeep() {
-        let now = Self.nowMs
-        core.withLock { $0.tick(nowMs: now) }
+        let engineNow = nowMs
+        core.withLock { $0.tick(nowMs: engineNow) }
+        let now = Self.wallMs
         serviceWaiters()
         let expired = waiters.withLock { list -> [ActivationWaiter] in
             let gone = list.filter { $0.deadlineMs <= now || $0.box.isCancelled }
@@ -79,7 +92,7 @@ public final class DevEngine: Sendable {
     /// Answers the long polls that can now get jobs, and `awaitCompletion` creations whose
     /// instance finished. Called after every command and on each upkeep tick.
     func serviceWaiters() {
-        let now = Self.nowMs
+        let now = Self.wallMs, engineNow = nowMs
         let ready = waiters.withLock { list -> [(ActivationWaiter, [EngineCore.ActivatedJob])] in
             var out: [(ActivationWaiter, [EngineCore.ActivatedJob])] = []
             list.removeAll { w in
@@ -88,8 +101,8 @@ public final class DevEngine: Sendable {
                 // not a job that became due after the client stopped waiting.
                 guard w.deadlineMs > now else { return false }
                 let jobs = core.withLock { c -> [EngineCore.ActivatedJob] in
-                    guard c.hasActivatableJob(type: w.type, nowMs: now) else { return [] }
-                    return c.activateJobs(type: w.type, worker: w.worker, timeoutMs: w.timeoutMs, max: w.max, fetchVariables: w.fetchVariables, nowMs: now)
+                    guard c.hasActivatableJob(type: w.type, nowMs: engineNow) else { return [] }
+                    return c.activateJobs(type: w.type, worker: w.worker, timeoutMs: w.timeoutMs, max: w.max, fetchVariables: w.fetchVariables, nowMs: engineNow)
                 }
                 guard !jobs.isEmpty else { return false }
                 out.append((w, jobs))
@@ -154,7 +167,7 @@ public final class DevEngine: Sendable {
         case .oauth:
             if header.hasPrefix("Bearer ") {
                 let token = String(header.dropFirst(7))
-                let now = Self.nowMs
+                let now = Self.wallMs
                 if let exp = tokens.withLock({ $0[token] }), exp > now { return nil }
             }
         }
@@ -181,7 +194,7 @@ public final class DevEngine: Sendable {
             return .json(401, #"{"error":"invalid_client","error_description":"unknown client or wrong secret"}"#)
         }
         let token = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        let now = Self.nowMs
+        let now = Self.wallMs
         tokens.withLock { t in
             t = t.filter { $0.value > now }
             t[token] = now + Int64(ttl) * 1000

@@ -69,7 +69,8 @@ struct SearchRequest {
         return .success(request)
     }
 
-    func answer(_ items: [JSONValue]) -> JSONValue {
+    /// `hiding`: members that exist to be filtered on (`isLatestVersion`) but are not item members.
+    func answer(_ items: [JSONValue], hiding: Set<String> = []) -> JSONValue {
         var matched = items.filter { item in filter.allSatisfy { Self.matches(item[$0.field] ?? .null, $0.condition) } }
         if !sort.isEmpty {
             matched.sort { a, b in
@@ -82,7 +83,10 @@ struct SearchRequest {
         }
         let upper = min(end ?? matched.count, matched.count)
         let lower = end != nil ? max(0, upper - limit) : min(start, upper)
-        let slice = Array(matched[lower..<min(upper, lower + limit)])
+        var slice = Array(matched[lower..<min(upper, lower + limit)])
+        if !hiding.isEmpty {
+            slice = slice.map { item in .object((item.objectValue ?? [:]).filter { !hiding.contains($0.key) }) }
+        }
         let page: JSONValue = [
             "totalItems": JSONValue(matched.count), "hasMoreTotalItems": false,
             "startCursor": slice.isEmpty ? .null : .string(Self.cursor(lower)),
@@ -104,6 +108,8 @@ struct SearchRequest {
     }
 
     static func matches(_ value: JSONValue, _ condition: JSONValue) -> Bool {
+        // A list member (candidate groups) matches when one of its entries does.
+        if case .array(let values) = value { return values.contains { matches($0, condition) } }
         guard let ops = condition.objectValue else { return text(value) == text(condition) && text(value) != nil }
         for (op, operand) in ops {
             switch op {

@@ -5,6 +5,7 @@ work, completing, throwing BPMN errors and failing jobs; messages, incidents, ca
 awaited completion go through its client."""
 import asyncio
 import os
+import time
 import uuid
 
 import pytest
@@ -125,3 +126,135 @@ def test_the_official_sdk_runs_a_workflow_on_the_dev_engine_unchanged(client):
             workers.cancel()
 
     asyncio.run(scenario())
+
+
+def test_the_official_sdk_drives_user_tasks_timers_signals_and_the_operator_reads(client):
+    """A parallel approval with a user task, a reminder (non-interrupting timer) and an expiry
+    (interrupting timer into a terminate end event), moved through time with the controlled clock;
+    signals to a catch event and a signal start event; and the reads an operator does."""
+    hub, Client = client
+    from camunda_orchestration_sdk.models.clock_pin_request import ClockPinRequest
+    from camunda_orchestration_sdk.models.element_instance_search_query import ElementInstanceSearchQuery
+    from camunda_orchestration_sdk.models.process_definition_search_query import ProcessDefinitionSearchQuery
+    from camunda_orchestration_sdk.models.process_instance_search_query import ProcessInstanceSearchQuery
+    from camunda_orchestration_sdk.models.set_variable_request import SetVariableRequest
+    from camunda_orchestration_sdk.models.set_variable_request_variables import SetVariableRequestVariables
+    from camunda_orchestration_sdk.models.signal_broadcast_request import SignalBroadcastRequest
+    from camunda_orchestration_sdk.models.signal_broadcast_request_variables import SignalBroadcastRequestVariables
+    from camunda_orchestration_sdk.models.user_task_assignment_request import UserTaskAssignmentRequest
+    from camunda_orchestration_sdk.models.user_task_completion_request import UserTaskCompletionRequest
+    from camunda_orchestration_sdk.models.user_task_completion_request_variables import UserTaskCompletionRequestVariables
+    from camunda_orchestration_sdk.models.user_task_search_query import UserTaskSearchQuery
+    from camunda_orchestration_sdk.models.variable_search_query import VariableSearchQuery
+
+    async def scenario():
+        c = Client()
+        deployed = await c.deploy_resources_from_files([os.path.join(FIXTURES, "approval.bpmn"), os.path.join(FIXTURES, "signals.bpmn")])
+        assert sorted(p.process_definition_id for p in deployed.processes) == ["approval", "on-stop", "wait-for-stop"]
+
+        # Definitions: search (latest versions only), get, and the deployed XML back.
+        found = await c.search_process_definitions(data=ProcessDefinitionSearchQuery.from_dict(
+            {"filter": {"processDefinitionId": "approval", "isLatestVersion": True}}))
+        [definition] = found.items
+        assert definition.name == "Prepare while a manager approves, within 48 hours" and definition.version == 1
+        got = await c.get_process_definition(process_definition_key=definition.process_definition_key)
+        assert got.resource_name == "approval.bpmn"
+        xml = await c.get_process_definition_xml(process_definition_key=definition.process_definition_key)
+        assert 'id="approval"' in xml
+
+        prepared, reminded = [], []
+
+        async def prepare(job):
+            prepared.append(job.process_instance_key)
+            return {"prepared": True}
+
+        async def remind(job):
+            reminded.append(job.process_instance_key)
+            return {}
+
+        c.create_job_worker(config=WorkerConfig(job_type="sdk-prepare", job_timeout_milliseconds=30_000, request_timeout_milliseconds=1_000), callback=prepare)
+        c.create_job_worker(config=WorkerConfig(job_type="sdk-remind", job_timeout_milliseconds=30_000, request_timeout_milliseconds=1_000), callback=remind)
+        workers = asyncio.create_task(c.run_workers())
+        try:
+            # 1. Approved in time: both branches meet at the join.
+            approved = (await c.create_process_instance(data=ProcessCreationById(
+                process_definition_id="approval", variables=Variables.from_dict({"request": "r1"})))).process_instance_key
+
+            async def task_for(instance):
+                tasks = await c.search_user_tasks(data=UserTaskSearchQuery.from_dict(
+                    {"filter": {"processInstanceKey": instance, "candidateGroup": "managers", "state": "CREATED"}}))
+                return tasks.items[0] if tasks.items else None
+
+            await wait_for(lambda: _truthy(task_for(approved)))
+            task = await task_for(approved)
+            assert task.name == "Approve the request" and task.external_form_reference == "https://forms.example/approve"
+            await c.assign_user_task(user_task_key=task.user_task_key, data=UserTaskAssignmentRequest(assignee="ann"))
+            assert (await c.get_user_task(user_task_key=task.user_task_key)).assignee == "ann"
+            await c.complete_user_task(user_task_key=task.user_task_key, data=UserTaskCompletionRequest(
+                variables=UserTaskCompletionRequestVariables.from_dict({"approved": True})))
+
+            async def state(instance):
+                return (await c.get_process_instance(process_instance_key=instance)).state.value
+            await wait_for(lambda: _equals(state(approved), "COMPLETED"))
+            assert approved in prepared
+
+            # What it went through: element instances, flows taken, per-element counts, variables.
+            elements = await c.search_element_instances(data=ElementInstanceSearchQuery.from_dict(
+                {"filter": {"processInstanceKey": approved}, "page": {"limit": 100}}))
+            by_id = {e.element_id: e for e in elements.items}
+            assert by_id["Join"].type_.value == "PARALLEL_GATEWAY" and by_id["Approve"].state.value == "COMPLETED"
+            assert (await c.get_element_instance(element_instance_key=by_id["Approve"].element_instance_key)).element_name == "Approve the request"
+            flows = {f.sequence_flow_id for f in (await c.get_process_instance_sequence_flows(process_instance_key=approved)).items}
+            assert {"Flow_approve", "Flow_prepare", "Flow_approved", "Flow_prepared", "Flow_done"} <= flows and "Flow_expired" not in flows
+            stats = {s.element_id: s for s in (await c.get_process_instance_statistics(process_instance_key=approved)).items}
+            assert stats["Join"].completed == 1 and stats["Approve"].completed == 1
+            variables = await c.search_variables(data=VariableSearchQuery.from_dict({"filter": {"processInstanceKey": approved, "name": "approved"}}))
+            [variable] = variables.items
+            assert variable.value == "true"
+            assert (await c.get_variable(variable_key=variable.variable_key)).value == "true"
+
+            # 2. Nobody approves: a reminder after a day (the task stays), the expiry after two
+            #    (the task goes, the terminate end event ends the waiting branch too).
+            lapsed = (await c.create_process_instance(data=ProcessCreationById(
+                process_definition_id="approval", variables=Variables.from_dict({"request": "r2"})))).process_instance_key
+            await wait_for(lambda: _truthy(task_for(lapsed)))
+            lapsed_task = await task_for(lapsed)
+            # Variables set on the running instance from outside, as an operator would.
+            await c.create_element_instance_variables(element_instance_key=lapsed, data=SetVariableRequest(
+                variables=SetVariableRequestVariables.from_dict({"note": "chased"})))
+            now_ms = int(time.time() * 1000)
+            await c.pin_clock(data=ClockPinRequest(timestamp=now_ms + 24 * 3_600_000 + 1_000))
+            await wait_for(lambda: _equals(_count(reminded, lapsed), 1))
+            assert (await c.get_user_task(user_task_key=lapsed_task.user_task_key)).state.value == "CREATED"
+            await c.pin_clock(data=ClockPinRequest(timestamp=now_ms + 48 * 3_600_000 + 1_000))
+            await wait_for(lambda: _equals(state(lapsed), "COMPLETED"))
+            assert (await c.get_user_task(user_task_key=lapsed_task.user_task_key)).state.value == "CANCELED"
+            elements = await c.search_element_instances(data=ElementInstanceSearchQuery.from_dict(
+                {"filter": {"processInstanceKey": lapsed, "elementId": "TimedOut"}}))
+            assert elements.items[0].state.value == "COMPLETED"
+            await c.reset_clock()
+
+            # 3. Signals: the waiting instance goes on, and the signal start event starts one.
+            waiting = (await c.create_process_instance(data=ProcessCreationById(process_definition_id="wait-for-stop"))).process_instance_key
+            assert await state(waiting) == "ACTIVE"
+            await c.broadcast_signal(data=SignalBroadcastRequest(signal_name="stop", variables=SignalBroadcastRequestVariables.from_dict({"why": "test"})))
+            assert await state(waiting) == "COMPLETED"
+            started = await c.search_process_instances(data=ProcessInstanceSearchQuery.from_dict({"filter": {"processDefinitionId": "on-stop"}}))
+            assert started.page.total_items == 1 and started.items[0].state.value == "ACTIVE"
+        finally:
+            workers.cancel()
+            await c.reset_clock()
+
+    asyncio.run(scenario())
+
+
+async def _truthy(coroutine):
+    return bool(await coroutine)
+
+
+async def _equals(coroutine, expected):
+    return (await coroutine) == expected
+
+
+async def _count(items, value):
+    return items.count(value)
