@@ -1,4 +1,5 @@
-/// The live dashboard at `/`: one static page that polls `/v1/stats` every second.
+/// The live dashboard at `/`: one static page that polls `/v1/stats` every second (and links the
+/// dev engine's monitoring page when the hub runs one).
 enum Dashboard {
     static let html = """
     <!doctype html>
@@ -9,9 +10,9 @@ enum Dashboard {
      h1{font-size:1.3rem} .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.8rem}
      .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.7rem}
      .n{font-size:1.6rem;font-variant-numeric:tabular-nums} .l{color:#666;font-size:.8rem}
-     #status{color:#666;font-size:.8rem;margin-top:1rem}
+     #status{color:#666;font-size:.8rem;margin-top:1rem} #engine{font-size:.9rem;font-weight:normal;color:#1a73e8}
     </style></head>
-    <body><h1>AffinityHub</h1><div class="grid" id="grid"></div><div id="status">connecting…</div>
+    <body><h1>AffinityHub <a id="engine" href="/dev-engine" hidden>· dev engine: processes and instances</a></h1><div class="grid" id="grid"></div><div id="status">connecting…</div>
     <script type="module">
     const labels = {connections:"TCP connections", websockets:"WebSockets", subscriptions:"subscriptions", keys:"keys",
       retainedOutcomes:"retained outcomes", retainedBytes:"retained bytes", published:"published", delivered:"delivered",
@@ -30,6 +31,8 @@ enum Dashboard {
       } catch (e) { status.textContent = "hub unreachable: " + e; }
     }
     tick(); setInterval(tick, 1000);
+    // With --dev-engine the hub serves the engine's API too (204 here): link its monitoring page.
+    fetch("/v2/status", {cache: "no-store"}).then(r => { if (r.status === 204) document.getElementById("engine").hidden = false; }).catch(() => {});
     </script></body></html>
     """
 }
