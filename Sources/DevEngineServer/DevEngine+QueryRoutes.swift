@@ -99,5 +99,30 @@ extension Router {
             }
             return ok(["items": .array(stats)])
         }
+    
+        addDevEngineSearch(engine, "/v2/message-subscriptions/search", fields: EngineCore.messageSubscriptionFields) { core, _ in core.messageSubscriptionViews() }
+        addDevEngineJSON(engine, ["POST"], "/v2/process-definitions/{key}/statistics/element-instances") { _, p, body in
+            if let filter = body["filter"]?.objectValue, !filter.isEmpty {
+                return problem(.invalidArgument("The dev engine counts every instance of the definition: filters are not supported here"),
+                               "/v2/process-definitions/statistics")
+            }
+            guard let k = key(p, "key"), let stats = engine.core.withLock({ $0.elementStatistics(definition: k) }) else {
+                return problem(.notFound("Process definition with key '\(p["key"]!)' not found"), "/v2/process-definitions")
+            }
+            return ok(["items": .array(stats)])
+        }
+        // Done at once (a batch operation in Camunda): the answer names the operation as Camunda does.
+        addDevEngineJSON(engine, ["POST"], "/v2/process-instances/{key}/incident-resolution") { _, p, _ in
+            guard let k = key(p, "key") else { return problem(.invalidArgument("'\(p["key"]!)' is not a key"), "/v2/process-instances") }
+            let now = engine.nowMs
+            let result = engine.core.withLock { c -> Result<Int64, EngineError> in
+                if let e = c.resolveIncidents(ofInstance: k, nowMs: now) { return .failure(e) }
+                return .success(c.newOperationKey())
+            }
+            switch result {
+            case .failure(let e): return problem(e, "/v2/process-instances/\(k)/incident-resolution")
+            case .success(let op): return ok(["batchOperationKey": .string(String(op)), "batchOperationType": "RESOLVE_INCIDENT"])
+            }
+        }
     }
 }

@@ -39,6 +39,13 @@ let incidentFields: Set<String> = [
     "processDefinitionId", "creationTime", "state", "tenantId", "rootProcessInstanceKey", "jobKey",
 ]
 let noContent = HTTPResponse(status: 204)
+let allMethods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+/// The answer for an endpoint of the API the dev engine does not serve.
+func unserved(_ request: HTTPRequest) -> HTTPResponse {
+    problem(EngineError(404, "NOT_FOUND", "\(request.method) \(request.path) is not served by the dev engine (docs/dev-engine.md lists what it serves)"),
+            String(request.path))
+}
 private func jobKey(_ p: [String: String]) -> Int64? { Int64(p["jobKey"]!) }
 private func badKey(_ p: [String: String]) -> HTTPResponse { problem(.invalidArgument("'\(p["jobKey"]!)' is not a job key"), "/v2/jobs") }
 
@@ -47,7 +54,11 @@ extension Router {
     /// serviced after it (the command may have made jobs or finished instances).
     mutating func addDevEngineJSON(_ engine: DevEngine, _ methods: Set<String>, _ path: String,
                                    _ handler: @escaping @Sendable (HTTPRequest, [String: String], JSONValue) -> HTTPResponse) {
-        add(path, .http(methods: methods) { request, params in
+        // Every method reaches the handler: another method on the same path (`PATCH
+        // /v2/user-tasks/{key}`, `POST /v2/jobs/batch-update`) is an endpoint the dev engine does
+        // not serve, and says so like any other.
+        add(path, .http(methods: allMethods) { request, params in
+            guard methods.contains(request.method) else { return unserved(request) }
             if let denied = engine.authorize(request) { return denied }
             let body: JSONValue
             if request.body.isEmpty {
@@ -77,11 +88,7 @@ extension Router {
 
         // Every other /v2 path: a problem detail saying the dev engine does not serve it (a client
         // then knows it reached the engine, and what to use a real cluster for).
-        let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-        addFallback(prefix: "/v2/", .http(methods: methods) { request, _ in
-            problem(EngineError(404, "NOT_FOUND", "\(request.method) \(request.path) is not served by the dev engine (docs/dev-engine.md lists what it serves)"),
-                    String(request.path))
-        })
+        addFallback(prefix: "/v2/", .http(methods: allMethods) { request, _ in unserved(request) })
 
         json(["GET"], "/v2/topology") { _, _, _ in
             ok(["brokers": [["nodeId": 0, "brokerId": 0, "host": "127.0.0.1", "port": 26501, "version": "8.10.0-dev-engine",

@@ -72,6 +72,16 @@ def test_the_official_sdk_runs_a_workflow_on_the_dev_engine_unchanged(client):
             # Completed by the SDK's worker, then a buffered message with an id, then the hub's outcome.
             order, created = create(c, "ok")
             instance = (await created).process_instance_key
+            # A REST server can see the instance waiting for its message before sending it.
+            from camunda_orchestration_sdk.models.message_subscription_search_query import MessageSubscriptionSearchQuery
+
+            async def subscribed():
+                found = await c.search_message_subscriptions(data=MessageSubscriptionSearchQuery.from_dict(
+                    {"filter": {"processInstanceKey": instance, "messageName": "go"}}))
+                return [s for s in found.items if s.correlation_key == order]
+            await wait_for(subscribed)
+            [subscription] = await subscribed()
+            assert subscription.element_id == "WaitGo" and subscription.message_subscription_state.value == "CREATED"
             await c.publish_message(data=MessagePublicationRequest(name="go", correlation_key=order, time_to_live=60_000, message_id="go-" + order,
                                                                    variables=MessagePublicationRequestVariables.from_dict({"go": True})))
 
@@ -101,6 +111,18 @@ def test_the_official_sdk_runs_a_workflow_on_the_dev_engine_unchanged(client):
             [incident] = [i for i in found.items if i.process_instance_key == broken_key]
             assert incident.error_message == "the printer is on fire" and incident.error_type.value == "JOB_NO_RETRIES"
             assert (await c.get_incident(incident_key=incident.incident_key)).state.value == "ACTIVE"
+            # Retried as an operator does: one more retry for the job, then the instance's incidents resolved.
+            from camunda_orchestration_sdk.models.job_update_request import JobUpdateRequest
+            from camunda_orchestration_sdk.models.job_changeset import JobChangeset
+            await c.update_job(job_key=incident.job_key, data=JobUpdateRequest(changeset=JobChangeset(retries=1)))
+            operation = await c.resolve_process_instance_incidents(process_instance_key=broken_key)
+            assert operation.batch_operation_type.value == "RESOLVE_INCIDENT"
+            assert (await c.get_incident(incident_key=incident.incident_key)).state.value == "RESOLVED"
+
+            async def failed_again():  # the worker fails it once more (retries=0): a new incident
+                found = await c.search_process_instance_incidents(process_instance_key=broken_key, data=IncidentSearchQuery.from_dict({"filter": {"state": "ACTIVE"}}))
+                return found.items
+            await wait_for(failed_again)
 
             # Cancelled: TERMINATED, as the API names it.
             await c.cancel_process_instance(process_instance_key=broken_key, data=None)
@@ -208,6 +230,8 @@ def test_the_official_sdk_drives_user_tasks_timers_signals_and_the_operator_read
             assert {"Flow_approve", "Flow_prepare", "Flow_approved", "Flow_prepared", "Flow_done"} <= flows and "Flow_expired" not in flows
             stats = {s.element_id: s for s in (await c.get_process_instance_statistics(process_instance_key=approved)).items}
             assert stats["Join"].completed == 1 and stats["Approve"].completed == 1
+            per_definition = await c.get_process_definition_statistics(process_definition_key=definition.process_definition_key)
+            assert {s.element_id: s.completed for s in per_definition.items}["Join"] == 1
             variables = await c.search_variables(data=VariableSearchQuery.from_dict({"filter": {"processInstanceKey": approved, "name": "approved"}}))
             [variable] = variables.items
             assert variable.value == "true"

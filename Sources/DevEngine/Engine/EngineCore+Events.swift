@@ -6,9 +6,10 @@ import HubBytes
 extension EngineCore {
     static func subscriptionKey(_ name: String, _ correlationKey: String) -> String { name + "\u{0}" + correlationKey }
 
-    /// Opens a message subscription for `waiting`, or raises an incident when the correlation key
-    /// is not a string or number (false: the token is stuck until the incident is resolved).
-    mutating func subscribe(_ waiting: WaitingToken, name: String, correlationKey expression: Expression, nowMs: Int64) -> Bool {
+    /// Opens a message subscription for `waiting` and returns it with its key, or raises an incident
+    /// when the correlation key is not a string or number (nil: the token is stuck until the
+    /// incident is resolved).
+    mutating func subscribe(_ waiting: WaitingToken, name: String, correlationKey expression: Expression, nowMs: Int64) -> WaitingToken? {
         let value = expression.evaluate(instances[waiting.instanceKey]!.variables)
         let correlationKey: String
         switch value {
@@ -18,12 +19,15 @@ extension EngineCore {
             raiseIncident(waiting.instanceKey, waiting.tokenKey, type: "EXTRACT_VALUE_ERROR",
                           message: "Failed to extract the correlation key for '\(name)': expected a string or number, but got \(value.serialized())",
                           jobKey: nil, nowMs: nowMs)
-            return false
+            return nil
         }
         let key = Self.subscriptionKey(name, correlationKey)
-        messageWaits[key, default: []].append(waiting)
+        var keyed = waiting
+        keyed.subscriptionKey = newKey()
+        keyed.since = nowMs
+        messageWaits[key, default: []].append(keyed)
         instances[waiting.instanceKey]!.tokens[waiting.tokenKey]!.messageWaits.append(key)
-        return true
+        return keyed
     }
 
     mutating func waitForSignal(_ waiting: WaitingToken, _ name: String) {

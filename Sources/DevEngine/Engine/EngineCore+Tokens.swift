@@ -92,8 +92,8 @@ extension EngineCore {
             let waiting = WaitingToken(instanceKey: i, tokenKey: t, eventId: b.elementId, interrupting: b.interrupting)
             switch b.trigger {
             case .message(let name, let expression):
-                guard subscribe(waiting, name: name, correlationKey: expression, nowMs: nowMs) else { return }
-                boundaryMessages.append(waiting)
+                guard let keyed = subscribe(waiting, name: name, correlationKey: expression, nowMs: nowMs) else { return }
+                boundaryMessages.append(keyed)
             case .signal(let name): waitForSignal(waiting, name)
             case .error, .timer: break
             }
@@ -177,7 +177,7 @@ extension EngineCore {
             raiseIncident(i, t, type: "CONDITION_ERROR", message: "Expected at least one condition to evaluate to true, or to have a default flow", jobKey: nil, nowMs: nowMs)
         case .messageCatch(let name, let expression):
             let waiting = WaitingToken(instanceKey: i, tokenKey: t, eventId: nil, interrupting: true)
-            if subscribe(waiting, name: name, correlationKey: expression, nowMs: nowMs) { correlateBuffered(waiting, nowMs: nowMs) }
+            if let keyed = subscribe(waiting, name: name, correlationKey: expression, nowMs: nowMs) { correlateBuffered(keyed, nowMs: nowMs) }
         case .signalCatch(let name):
             waitForSignal(WaitingToken(instanceKey: i, tokenKey: t, eventId: nil, interrupting: true), name)
         }
@@ -279,6 +279,15 @@ extension EngineCore {
         incidents[incident.key] = incident
         instances[i]!.tokens[t]?.incidentKey = incident.key
         elementRecords[t]?.incidentKey = incident.key
+    }
+
+    /// Resolves every active incident of an instance (`POST /v2/process-instances/{key}/incident-resolution`).
+    public mutating func resolveIncidents(ofInstance i: Int64, nowMs: Int64) -> EngineError? {
+        guard instances[i] != nil else { return .notFound("Expected to resolve the incidents of process instance with key '\(i)', but no such instance was found") }
+        for incident in incidents.values.filter({ $0.processInstanceKey == i && !$0.resolved }).sorted(by: { $0.key < $1.key }) {
+            _ = resolveIncident(incident.key, nowMs: nowMs)
+        }
+        return nil
     }
 
     /// Resolves an incident: a failed job with retries is offered again; anything else (a gateway,

@@ -166,4 +166,51 @@ extension EngineCore {
                     "canceled": JSONValue(c.canceled), "incidents": JSONValue(c.incidents)]
         }
     }
+
+    public static let messageSubscriptionFields: Set<String> = [
+        "businessId", "messageSubscriptionKey", "processDefinitionId", "processDefinitionKey", "processInstanceKey", "rootProcessInstanceKey",
+        "elementId", "elementInstanceKey", "messageSubscriptionState", "lastUpdatedDate", "messageName", "correlationKey",
+        "messageSubscriptionType", "toolProperties", "processDefinitionName", "processDefinitionVersion", "toolName", "inboundConnectorType",
+        "tenantId",
+    ]
+
+    /// Open message subscriptions (correlated and closed ones are not kept), oldest first.
+    public func messageSubscriptionViews() -> [JSONValue] {
+        var out: [(Int64, JSONValue)] = []
+        for (key, list) in messageWaits {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            for w in list {
+                guard let inst = instances[w.instanceKey], let token = inst.tokens[w.tokenKey] else { continue }
+                let def = inst.definition
+                out.append((w.subscriptionKey, [
+                    "businessId": .null, "messageSubscriptionKey": .string(String(w.subscriptionKey)), "processDefinitionId": .string(def.processId),
+                    "processDefinitionKey": .string(String(def.key)), "processInstanceKey": .string(String(inst.key)),
+                    "rootProcessInstanceKey": .string(String(inst.key)), "elementId": .string(w.eventId ?? token.elementId ?? def.processId),
+                    "elementInstanceKey": .string(String(w.tokenKey)), "messageSubscriptionState": "CREATED",
+                    "lastUpdatedDate": .string(isoTime(w.since)), "messageName": .string(parts[0]), "correlationKey": .string(parts.count > 1 ? parts[1] : ""),
+                    "messageSubscriptionType": "PROCESS_EVENT", "toolProperties": .object([:]), "processDefinitionName": def.model.name.map { .string($0) } ?? .null,
+                    "processDefinitionVersion": JSONValue(def.version), "toolName": .null, "inboundConnectorType": .null, "tenantId": "<default>",
+                ]))
+            }
+        }
+        return out.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// `POST /v2/process-definitions/{key}/statistics/element-instances`: per element, over every
+    /// remembered instance of the definition.
+    public func elementStatistics(definition key: Int64) -> [JSONValue]? {
+        guard let def = definitions[key] else { return nil }
+        var totals: [String: [String: Int]] = [:]
+        for inst in instances.values where inst.definition.key == key {
+            for item in elementStatistics(inst.key) ?? [] {
+                let id = item["elementId"]!.stringValue!
+                for field in ["active", "completed", "canceled", "incidents"] { totals[id, default: [:]][field, default: 0] += item[field]?.intValue ?? 0 }
+            }
+        }
+        return def.model.elements.keys.sorted().compactMap { id in
+            guard let t = totals[id] else { return nil }
+            return ["elementId": .string(id), "active": JSONValue(t["active"] ?? 0), "completed": JSONValue(t["completed"] ?? 0),
+                    "canceled": JSONValue(t["canceled"] ?? 0), "incidents": JSONValue(t["incidents"] ?? 0)]
+        }
+    }
 }

@@ -45,6 +45,9 @@ public struct EngineCore {
 
     public init(limits: EngineLimits = EngineLimits()) { self.limits = limits }
 
+    /// A key for something outside the engine's records (a batch operation done at once).
+    public mutating func newOperationKey() -> Int64 { newKey() }
+
     mutating func newKey() -> Int64 {
         defer { nextKey += 1 }
         return nextKey

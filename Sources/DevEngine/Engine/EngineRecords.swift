@@ -78,6 +78,9 @@ struct WaitingToken: Equatable {
     var tokenKey: Int64
     var eventId: String?
     var interrupting: Bool
+    /// A message subscription's own key and opening time (message-subscription search).
+    var subscriptionKey: Int64 = 0
+    var since: Int64 = 0
 }
 
 /// Where an element instance is, as the API names it.
