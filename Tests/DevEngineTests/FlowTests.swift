@@ -218,3 +218,39 @@ private extension Harness {
 extension Result {
     var isFailure: Bool { if case .failure = self { return true } else { return false } }
 }
+
+@Suite struct RunawayModels {
+    @Test func aLongChainWithoutWaitStatesRuns() throws {
+        var body = #"<bpmn:startEvent id="s"/>"#
+        var previous = "s"
+        for n in 0..<150 {
+            body += #"<bpmn:task id="t\#(n)"/>"# + flow("f\(n)", previous, "t\(n)")
+            previous = "t\(n)"
+        }
+        body += #"<bpmn:endEvent id="e"/>"# + flow("fe", previous, "e")
+        var h = try Harness(process(body))
+        let pi = try h.start()
+        #expect(h.state(pi) == .completed)
+    }
+
+    @Test func aLoopWithoutAWaitStateIsAnIncidentNotACrash() throws {
+        let body = #"<bpmn:startEvent id="s"/><bpmn:task id="A"/><bpmn:task id="B"/>"# + flow("f0", "s", "A") + flow("f1", "A", "B") + flow("f2", "B", "A")
+        var h = try Harness(process(body))
+        let pi = try h.start()
+        let incident = try #require(h.engine.incidents.values.first { $0.processInstanceKey == pi })
+        #expect(incident.errorType == "UNKNOWN" && incident.errorMessage.contains("without a wait state"))
+        #expect(h.engine.resolveIncident(incident.key, nowMs: h.now) == nil)
+        #expect(h.engine.incidents.values.filter { $0.processInstanceKey == pi && !$0.resolved }.count == 1, "the next stretch stops again")
+        #expect(h.engine.cancelInstance(pi, nowMs: h.now) == nil)
+    }
+
+    @Test func aForkThatFeedsItselfIsBoundedToo() throws {
+        // Every pass doubles the tokens: the per-command budget stops it.
+        let body = #"<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="X"/><bpmn:parallelGateway id="F"/><bpmn:task id="A"/><bpmn:task id="B"/>"#
+            + flow("f0", "s", "X") + flow("fx", "X", "F") + flow("f1", "F", "A") + flow("f2", "F", "B") + flow("f3", "A", "X") + flow("f4", "B", "X")
+        var h = try Harness(process(body))
+        let pi = try h.start()
+        #expect(h.engine.instance(pi)?.hasIncident == true)
+        #expect(h.engine.cancelInstance(pi, nowMs: h.now) == nil)
+    }
+}

@@ -404,3 +404,22 @@ def test_the_endpoint_table_in_the_docs_says_what_the_dev_engine_serves(make_hub
         assert unserved != is_served, (endpoint, "served" if is_served else "not served", r.status_code, r.text[:200])
         served += is_served
     assert served >= 40
+
+
+def test_a_model_that_loops_without_waiting_is_an_incident_and_the_hub_lives(make_hub):
+    """A loop of tasks with no wait state would recurse without end in one request: the engine
+    stops the token with an incident after 200 elements in a row, on the server's own threads."""
+    hub = make_hub("--dev-engine")
+    chain = "".join(f'<bpmn:task id="t{n}"/><bpmn:sequenceFlow id="f{n}" sourceRef="{"s" if n == 0 else f"t{n - 1}"}" targetRef="t{n}"/>' for n in range(190))
+    loop = ('<bpmn:task id="A"/><bpmn:task id="B"/><bpmn:sequenceFlow id="l0" sourceRef="s" targetRef="A"/>'
+            '<bpmn:sequenceFlow id="l1" sourceRef="A" targetRef="B"/><bpmn:sequenceFlow id="l2" sourceRef="B" targetRef="A"/>')
+    for pid, body in [("long-chain", chain + '<bpmn:endEvent id="e"/><bpmn:sequenceFlow id="fe" sourceRef="t189" targetRef="e"/>'), ("loop", loop)]:
+        bpmn = (f'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process id="{pid}" isExecutable="true">'
+                f'<bpmn:startEvent id="s"/>{body}</bpmn:process></bpmn:definitions>').encode()
+        assert requests.post(hub.http("/v2/deployments"), files={"resources": (f"{pid}.bpmn", bpmn)}, timeout=10).status_code == 200
+    chained = engine_call(hub.http(""), "POST", "/v2/process-instances", {"processDefinitionId": "long-chain", "awaitCompletion": True}).json()
+    assert engine_call(hub.http(""), "GET", f"/v2/process-instances/{chained['processInstanceKey']}").json()["state"] == "COMPLETED"
+    looping = engine_call(hub.http(""), "POST", "/v2/process-instances", {"processDefinitionId": "loop"}).json()["processInstanceKey"]
+    incidents = engine_call(hub.http(""), "POST", "/v2/incidents/search", {"filter": {"processInstanceKey": looping}}).json()["items"]
+    assert len(incidents) == 1 and incidents[0]["errorType"] == "UNKNOWN" and "without a wait state" in incidents[0]["errorMessage"]
+    assert engine_call(hub.http(""), "GET", "/v2/status").status_code == 204

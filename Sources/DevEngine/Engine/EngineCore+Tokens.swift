@@ -42,6 +42,10 @@ extension EngineCore {
     mutating func enter(_ i: Int64, _ elementId: String, via flow: String?, nowMs: Int64) {
         guard instances[i]?.state == .active else { return }
         instances[i]!.pendingEntries -= 1
+        if entryDepth == 0 { entrySteps = 0 }
+        entryDepth += 1
+        defer { entryDepth -= 1 }
+        entrySteps += 1
         let model = instances[i]!.definition.model
         let element = model.elements[elementId]!
         if case .parallelGateway = element.kind, let incoming = model.incoming[elementId], incoming.count > 1 {
@@ -58,6 +62,14 @@ extension EngineCore {
         let t = newKey()
         record(i, key: t, elementId: elementId, name: element.name, typeName: element.typeName, nowMs: nowMs)
         instances[i]!.tokens[t] = Token(key: t, elementId: elementId, phase: .active)
+        // A model that loops (or forks) without waiting would run forever in one command: stop
+        // the token with an incident; resolving it goes on for another stretch.
+        if entryDepth > Self.maxElementsInARow || entrySteps > Self.maxElementsPerCommand {
+            raiseIncident(i, t, type: "UNKNOWN",
+                          message: "More than \(entryDepth > Self.maxElementsInARow ? Self.maxElementsInARow : Self.maxElementsPerCommand) elements were entered without a wait state: does the model loop without one?",
+                          jobKey: nil, nowMs: nowMs)
+            return
+        }
         if !listeners(instances[i]!, elementId, .start).isEmpty {
             instances[i]!.tokens[t]!.phase = .startListener(0)
             runListener(i, t, nowMs: nowMs)

@@ -42,6 +42,10 @@ public struct EngineCore {
     public internal(set) var userTasks: [Int64: UserTask] = [:]
     /// Variable key → (instance, name), for `GET /v2/variables/{key}`.
     var variableOwners: [Int64: (instance: Int64, name: String)] = [:]
+    /// Elements entered without a wait state, in a row (recursion depth) and in one command: bounded
+    /// so a looping model raises an incident instead of exhausting the stack or the CPU.
+    var entryDepth = 0, entrySteps = 0
+    static let maxElementsInARow = 200, maxElementsPerCommand = 10_000
 
     public init(limits: EngineLimits = EngineLimits()) { self.limits = limits }
 
