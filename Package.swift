@@ -72,10 +72,14 @@ let package = Package(
                                                         "HTTP1", "Reactor", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // The dev engine's REST v2 subset, served by the hub's own HTTP layer.
+        .target(name: "Webhooks", dependencies: ["HubBytes", "HubCore", "Auth"], swiftSettings: strict),
+        .target(name: "WebhookService", dependencies: ["Webhooks", "HTTPClient", "HubServer", "HubCore", "HubBytes", "HTTP1", "Auth", "Reactor",
+                                                       .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "Auth", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
                           dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth", "OutcomeWorker", "CamundaClient", "DevEngineServer", "DevEngine",
-                                         "Callbacks", "CallbackService",
+                                         "Callbacks", "CallbackService", "WebhookService", "Webhooks",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -100,6 +104,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
         .testTarget(name: "CallbacksTests", dependencies: ["Callbacks", "CallbackService", "HubCore", "HubBytes"], swiftSettings: strict),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "HubCore", "HubBytes", "Auth"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
     ]
 )

@@ -52,9 +52,12 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case connectionClosed(String)
     case badResponse(String)
     case cancelled
+    /// The destination's address is not allowed (the client's `addressCheck` said why).
+    case refused(String)
 
     public var description: String {
         switch self {
+        case .refused(let s): "refused: \(s)"
         case .invalidURL(let u): "invalid URL \(u)"
         case .connectFailed(let s): "connect failed: \(s)"
         case .timedOut: "timed out"

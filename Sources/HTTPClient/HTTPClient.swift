@@ -49,9 +49,14 @@ public final class HTTPClient: Sendable {
     public let maxResponseBytes: Int
 
     private let tls: ClientTLS
+    /// Asked with each resolved IPv4 address before connecting: a reason refuses it. The address
+    /// checked is the one connected to, so a name that resolves elsewhere later changes nothing.
+    private let addressCheck: (@Sendable (_ address: String) -> String?)?
 
     /// `caFile`: PEM certificates to trust for https (default: the system's trust store).
-    public init(loop: EventLoop = ClientLoop.shared, caFile: String? = nil, maxIdlePerHost: Int = 16, maxResponseBytes: Int = 64 << 20) {
+    public init(loop: EventLoop = ClientLoop.shared, caFile: String? = nil, maxIdlePerHost: Int = 16, maxResponseBytes: Int = 64 << 20,
+                addressCheck: (@Sendable (_ address: String) -> String?)? = nil) {
+        self.addressCheck = addressCheck
         self.loop = loop
         self.tls = ClientTLS(caFile: caFile)
         self.pool = ConnectionPool(loop: loop)
@@ -63,6 +68,7 @@ public final class HTTPClient: Sendable {
     /// connect, write and the whole response.
     public func execute(_ request: ClientRequest, timeout: Duration = .seconds(30)) async throws -> ClientResponse {
         let endpoint = try await tls.endpoint(for: request.url)
+        if let reason = addressCheck?(endpoint.address) { throw HTTPClientError.refused(reason) }
         let ms = timeout.wholeMilliseconds
         let handle = RequestHandle()
         let pool = self.pool, maxIdle = maxIdlePerHost, maxBytes = maxResponseBytes, loop = self.loop

@@ -306,6 +306,12 @@ public struct HubCore: Sendable {
 
     public func subscribers(of key: OutcomeKey) -> [SubscriberRef] { keys[key]?.subscribers ?? [] }
 
+    /// Every stored, retained outcome of the keys `matching` accepts, in seq order per key
+    /// (a webhook registered now receives what a subscriber would get on subscribing). O(keys).
+    public func retained(matching: (OutcomeKey) -> Bool) -> [Outcome] {
+        keys.filter { matching($0.key) }.values.flatMap(\.outcomes)
+    }
+
     // MARK: acks
 
     /// Records that `subscriber` (and its `session`, if any) processed `key` up to `seq`.

@@ -13,6 +13,7 @@ import OutcomeLog
 import OutcomeWorker
 import Reactor
 import Synchronization
+import WebhookService
 import WebSocket
 
 struct Serve: ParsableCommand {
@@ -67,6 +68,7 @@ struct Serve: ParsableCommand {
     var deflateClientContextTakeover = false
     @OptionGroup(title: "Workflow engine") var engine: EngineOptions
     @OptionGroup(title: "Callbacks into the engine") var callbackOptions: CallbackOptions
+    @OptionGroup(title: "Outcome webhooks") var webhookOptions: WebhookOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default info.") var logLevel: String?
 
@@ -144,9 +146,11 @@ struct Serve: ParsableCommand {
         let camundaAuth = try engine.auth(s)
         let workerStats = WorkerStatsBox()
         let callbacksBox = CallbacksBox()
+        let webhooks = WebhookService(hub: hub, store: outcomeStore, config: try webhookOptions.configuration(s), logger: logger)
         var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub,
-                                            extraMetrics: { workerStats.text() + callbacksBox.metricsText() })
+                                            extraMetrics: { workerStats.text() + callbacksBox.metricsText() + webhooks.prometheusText })
         router.addHubRoutes(hub: hub, access: access, limits: limits, stats: stats)
+        router.addWebhookRoutes(webhooks, access: access)
         // The callback service needs the engine client, made once the port is known: the routes
         // reach it through a box, and answer 503 until it exists.
         router.addCallbackRoutes(callbacksBox)
@@ -154,6 +158,7 @@ struct Serve: ParsableCommand {
         let devEngine = devEngineOn ? DevEngine() : nil
         if let devEngine { router.addDevEngineRoutes(devEngine) }
         let server = try Server(config: c, router: router, stats: stats, lifecycle: lifecycle, hub: hub, logger: logger)
+        webhooks.start()
         if let p = server.port { print("listening http://\(c.host):\(p)") }
         if let p = server.tlsPort { print("listening https://\(c.host):\(p)") }
 
@@ -202,6 +207,7 @@ struct Serve: ParsableCommand {
         let graceMs = signal == 2 ? 0 : c.drainGraceMs
         logger.info("draining", metadata: ["signal": "\(signal)", "close_code": "\(code.rawValue)", "grace_ms": "\(graceMs)"])
         worker?.stop()
+        webhooks.stop()
         callbacks?.stop()
         callbacksBox.links()?.stop()
         devEngine?.stop()

@@ -28,6 +28,10 @@ public final class Hub: Sendable {
     public let store: OutcomeStore
     public let config: HubConfig
     public let metrics = HubMetrics()
+    /// Told of every outcome as it is committed (stored, visible), under the core lock, so per key
+    /// in seq order. Webhook delivery queues from here; an observer must be quick and must not
+    /// call back into the hub.
+    private let commitObservers = Mutex<[@Sendable (Outcome) -> Void]>([])
 
     public init(config: HubConfig = HubConfig(), store: OutcomeStore = MemoryOutcomeStore()) {
         self.config = config
@@ -99,10 +103,24 @@ public final class Hub: Sendable {
         }
     }
 
+    /// Registers `observer` for every outcome committed from now on (see `commitObservers`).
+    public func observeCommits(_ observer: @escaping @Sendable (Outcome) -> Void) {
+        commitObservers.withLock { $0.append(observer) }
+    }
+
+    /// Runs `body` with the retained outcomes of the keys `matching` accepts (per key in seq
+    /// order) inside the core lock: no commit happens meanwhile, so what `body` registers sees
+    /// every later outcome through `observeCommits` and none twice or out of order.
+    public func retained(matching: (OutcomeKey) -> Bool, _ body: ([Outcome]) -> Void) {
+        core.withLock { body($0.retained(matching: matching)) }
+    }
+
     /// Posts each delivery to the loops of its subscribers. Called with the core lock held, so
     /// deliveries of one key reach every loop in seq order.
     private func post(_ deliveries: [OutcomeDelivery]) {
         guard !deliveries.isEmpty else { return }
+        let observers = commitObservers.withLock { $0 }
+        for observer in observers { for delivery in deliveries { observer(delivery.outcome) } }
         let loopRefs = loops.withLock { $0 }
         for delivery in deliveries where !delivery.subscribers.isEmpty {
             let shared = SharedOutcome(delivery.outcome)
