@@ -35,7 +35,13 @@ public struct ClientRequest: Sendable {
         if !hasLength && (!body.isEmpty || ["POST", "PUT", "PATCH"].contains(method)) { head += "Content-Length: \(body.count)\r\n" }
         if !hasUA { head += "User-Agent: affinity-hub-client\r\n" }
         head += "\r\n"
-        return OutboundBytes(copying: Array(head.utf8) + body)
+        let headBytes = head.utf8.count
+        return OutboundBytes(capacity: headBytes + body.count) { buf in
+            var head = head
+            head.withUTF8 { buf.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: headBytes) }
+            body.withUnsafeBytes { if let src = $0.baseAddress, !body.isEmpty { (buf.baseAddress! + headBytes).copyMemory(from: src, byteCount: body.count) } }
+            return headBytes + body.count
+        }
     }
 }
 

@@ -34,6 +34,16 @@ public final class OutboundBytes: @unchecked Sendable {
         }
     }
 
+    /// A copy of an array: one memcpy (the generic init copies element by element when it is not
+    /// specialized, which it is not across modules).
+    public convenience init(copying bytes: [UInt8]) {
+        let n = bytes.count
+        self.init(capacity: n) { buf in
+            bytes.withUnsafeBytes { if let src = $0.baseAddress, n > 0 { buf.baseAddress!.copyMemory(from: src, byteCount: n) } }
+            return n
+        }
+    }
+
     /// A copy of a string's UTF-8.
     public convenience init(_ text: String) { self.init(copying: Array(text.utf8)) }
 

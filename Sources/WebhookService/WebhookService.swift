@@ -80,7 +80,10 @@ public final class WebhookService: Sendable {
         self.config = config
         self.logger = logger
         let policy = config.policy
-        http = HTTPClient(caFile: config.caFile, maxIdlePerHost: 8, maxResponseBytes: 64 << 10,
+        // Idle connections kept per host: many endpoints often share one host (a receiving service
+        // with a path per tenant); each may have its full in-flight count open at once, and a pool
+        // smaller than that reconnects on most deliveries.
+        http = HTTPClient(caFile: config.caFile, maxIdlePerHost: 512, maxResponseBytes: 64 << 10,
                           addressCheck: { policy.refusal(address: $0) })
         let now = HubClock.wallMilliseconds
         var s = State(queue: DeliveryQueue(schedule: config.schedule, limits: config.limits))
@@ -167,7 +170,7 @@ public final class WebhookService: Sendable {
                     s.lastExpiry = now
                     persist(s.queue.expire(nowMs: now), s, nowMs: now)
                 }
-                return (s.queue.due(nowMs: now), s.queue.nextDueAt, s.stopped)
+                return (s.queue.due(nowMs: now), s.queue.nextDueAt(nowMs: HubClock.wallMilliseconds), s.stopped)
             }
             if stopped { return }
             for delivery in due { Task { await self.attempt(delivery) } }

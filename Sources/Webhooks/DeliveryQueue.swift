@@ -80,6 +80,9 @@ public struct DeliveryQueue: Sendable {
     var pending: [QueueID: [Delivery]] = [:]
     var pendingCount: [String: Int] = [:]
     var inFlight: [String: Int] = [:]
+    /// FIFOs whose head is due now, per endpoint; retries by time (see ReadyQueues.swift).
+    var ready: [String: ReadyList] = [:]
+    var retries = RetryHeap()
     public internal(set) var deadLetters: [String: [String: DeadLetter]] = [:]
 
     public init(schedule: RetrySchedule = .standard, limits: DeliveryLimits = DeliveryLimits()) {
@@ -101,27 +104,37 @@ public struct DeliveryQueue: Sendable {
             changes.merge(bury(delivery, reason: "the endpoint's queue is full (\(limits.maxPendingPerEndpoint) deliveries pending)", nowMs: nowMs))
             return changes
         }
+        let wasEmpty = pending[qid] == nil
         pending[qid, default: []].append(delivery)
         pendingCount[endpoint, default: 0] += 1
+        if wasEmpty { ready[endpoint, default: ReadyList()].push(qid) }
         return changes
     }
 
-    /// Deliveries to attempt now (each marked in flight): the head of every FIFO that is due,
-    /// within each endpoint's in-flight cap, earliest first.
+    /// Deliveries to attempt now (each marked in flight): the due head of each FIFO, in the order
+    /// they became due, within each endpoint's in-flight cap. Costs what it returns.
     public mutating func due(nowMs: Int64) -> [Delivery] {
-        var candidates: [(QueueID, Delivery)] = []
-        for (qid, list) in pending {
-            guard let head = list.first, !head.inFlight, head.nextAttemptAt <= nowMs else { continue }
-            candidates.append((qid, head))
+        while let top = retries.first, top.at <= nowMs {
+            _ = retries.pop()
+            ready[top.qid.endpoint, default: ReadyList()].push(top.qid)
         }
-        candidates.sort { ($0.1.nextAttemptAt, $0.1.queuedAt) < ($1.1.nextAttemptAt, $1.1.queuedAt) }
         var out: [Delivery] = []
-        for (qid, head) in candidates where inFlight[qid.endpoint, default: 0] < limits.maxInFlightPerEndpoint {
-            inFlight[qid.endpoint, default: 0] += 1
-            pending[qid]![0].inFlight = true
-            var sent = head
-            sent.inFlight = true
-            out.append(sent)
+        for endpoint in Array(ready.keys) where inFlight[endpoint, default: 0] < limits.maxInFlightPerEndpoint {
+            // Taken out of the dictionary while it changes, so the list is not copied (copy on write).
+            var list = ready.removeValue(forKey: endpoint)!
+            var held: [QueueID] = []
+            while inFlight[endpoint, default: 0] < limits.maxInFlightPerEndpoint, let qid = list.pop() {
+                // A stale entry (the FIFO moved on or is in flight) is skipped; one not yet due waits.
+                guard let head = pending[qid]?.first, !head.inFlight else { continue }
+                guard head.nextAttemptAt <= nowMs else { held.append(qid); continue }
+                inFlight[endpoint, default: 0] += 1
+                pending[qid]![0].inFlight = true
+                var sent = head
+                sent.inFlight = true
+                out.append(sent)
+            }
+            for qid in held { retries.push(pending[qid]![0].nextAttemptAt, qid) }
+            ready[endpoint] = list.isEmpty ? nil : list
         }
         return out
     }
@@ -142,16 +155,19 @@ public struct DeliveryQueue: Sendable {
         case .delivered:
             list.removeFirst()
             pendingCount[qid.endpoint, default: 1] -= 1
+            if !list.isEmpty { ready[qid.endpoint, default: ReadyList()].push(qid) }
         case .failed(let reason):
             list[0].attempts += 1
             list[0].lastError = reason
             list[0].inFlight = false
             if let next = schedule.nextAttempt(after: list[0].attempts, nowMs: nowMs, jitter: jitter) {
                 list[0].nextAttemptAt = next
+                retries.push(next, qid)
             } else {
                 let dead = list.removeFirst()
                 pendingCount[qid.endpoint, default: 1] -= 1
                 changes.merge(bury(dead, reason: "\(dead.attempts) attempts failed; the last: \(reason)", nowMs: nowMs))
+                if !list.isEmpty { ready[qid.endpoint, default: ReadyList()].push(qid) }
             }
         }
         pending[qid] = list.isEmpty ? nil : list
@@ -167,8 +183,10 @@ public struct DeliveryQueue: Sendable {
         delivery.queuedAt = nowMs
         delivery.inFlight = false
         let qid = QueueID(endpoint: endpoint, key: delivery.key)
+        let wasEmpty = pending[qid] == nil
         pending[qid, default: []].append(delivery)
         pendingCount[endpoint, default: 0] += 1
+        if wasEmpty { ready[endpoint, default: ReadyList()].push(qid) }
         var changes = QueueChanges()
         changes.queues.insert(qid)
         changes.removedDeadLetters.insert("\(endpoint) \(id)")
@@ -187,6 +205,7 @@ public struct DeliveryQueue: Sendable {
         deadLetters[endpoint] = nil
         pendingCount[endpoint] = nil
         inFlight[endpoint] = nil
+        ready[endpoint] = nil       // its entries in `retries` go stale and are skipped
         return changes
     }
 
@@ -224,9 +243,11 @@ public struct DeliveryQueue: Sendable {
 
     // MARK: reading
 
-    /// When the next delivery falls due (nil: nothing waits for time).
-    public var nextDueAt: Int64? {
-        pending.values.compactMap { list in list.first.flatMap { $0.inFlight ? nil : $0.nextAttemptAt } }.min()
+    /// When `due` may next return something: now when a FIFO is ready under its endpoint's cap,
+    /// else the earliest retry (nil: nothing waits for time). May be early (stale entries), never late.
+    public func nextDueAt(nowMs: Int64) -> Int64? {
+        for (endpoint, list) in ready where !list.isEmpty && inFlight[endpoint, default: 0] < limits.maxInFlightPerEndpoint { return nowMs }
+        return retries.first?.at
     }
 
     public func pendingCount(endpoint: String) -> Int { pendingCount[endpoint, default: 0] }

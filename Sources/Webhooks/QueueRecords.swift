@@ -61,9 +61,10 @@ extension DeliveryQueue {
             let qid = QueueID(endpoint: endpoint, key: key)
             marks[qid] = (UInt64(mark), Int64(markExpires))
             let list = (j["pending"]?.arrayValue ?? []).compactMap(Self.delivery).sorted { $0.seq < $1.seq }
-            if !list.isEmpty {
+            if let head = list.first {
                 pending[qid] = list
                 pendingCount[endpoint, default: 0] += list.count
+                if head.nextAttemptAt <= nowMs { ready[endpoint, default: ReadyList()].push(qid) } else { retries.push(head.nextAttemptAt, qid) }
             }
         } else if recordID.hasPrefix("webhook-dead:") {
             guard let d = j["delivery"].flatMap(Self.delivery), let reason = j["reason"]?.stringValue, let at = j["deadAt"]?.intValue else { return }

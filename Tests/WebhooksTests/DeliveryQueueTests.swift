@@ -35,10 +35,10 @@ private func outcome(_ key: String, _ seq: UInt64, status: OutcomeStatus = .prog
         _ = q.enqueue(outcome("a", 2), endpoint: "e", nowMs: 0)
         var d = q.due(nowMs: 0)[0]
         _ = q.finish(d, .failed("HTTP 500"), nowMs: 0, jitter: 0)
-        #expect(q.due(nowMs: 999).isEmpty && q.nextDueAt == 1000)
+        #expect(q.due(nowMs: 999).isEmpty && q.nextDueAt(nowMs: 999) == 1000)
         d = q.due(nowMs: 1000)[0]
         _ = q.finish(d, .failed("HTTP 500"), nowMs: 1000, jitter: 1)
-        let next: Int64? = q.nextDueAt
+        let next: Int64? = q.nextDueAt(nowMs: 1000)
         #expect(next == Int64(3200), "+10 % jitter at most")
         d = q.due(nowMs: 3200)[0]
         let (changes, gone) = q.finish(d, .failed("timed out"), nowMs: 3200, jitter: 0)
@@ -67,7 +67,7 @@ private func outcome(_ key: String, _ seq: UInt64, status: OutcomeStatus = .prog
         let (_, gone) = q.finish(q.due(nowMs: 0)[0], .gone, nowMs: 0, jitter: 0)
         #expect(gone)
         let removed = q.remove(endpoint: "e")
-        #expect(removed.queues.count == 1 && q.pendingCount(endpoint: "e") == 0 && q.nextDueAt == nil)
+        #expect(removed.queues.count == 1 && q.pendingCount(endpoint: "e") == 0 && q.nextDueAt(nowMs: 0) == nil)
     }
 
     @Test func recordsRestoreTheQueueWithInFlightDeliveriesDueAgain() {

@@ -35,6 +35,8 @@ def test_the_monitoring_page_shows_a_running_order_on_its_diagram_and_retries_an
 
         driver.get(hub.http("/"))
         WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "engine").is_displayed())
+        # The dashboard's webhook panel reads the public totals (none registered here).
+        WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "w-endpoints").text == "0")
         driver.find_element(By.ID, "engine").click()
         WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/dev-engine"))
         driver.get(hub.http(f"/dev-engine#instance={key}"))

@@ -24,7 +24,7 @@ enum Dashboard {
       const c = document.createElement("div"); c.className = "card";
       c.innerHTML = `<div class="n" id="v-${k}">–</div><div class="l">${l}</div>`; grid.append(c);
     }
-    const webhookLabels = {endpoints: "endpoints", pending: "queued", delivered: "delivered", failedAttempts: "failed attempts (retried)",
+    const webhookLabels = {endpoints: "endpoints", pending: "queued", delivered: "delivered", failedAttempts: "failed attempts",
       deadLetters: "dead letters (replayable)"};
     const hooks = document.getElementById("webhooks");
     for (const [k, l] of Object.entries(webhookLabels)) {
