@@ -46,15 +46,16 @@ final class Running: @unchecked Sendable {
     }
 }
 
-let demoModel: [UInt8] = {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../demo/order-fulfilment.bpmn").standardized
+/// A file of the repository, by its path from the root.
+func repositoryFile(_ path: String) -> [UInt8] {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../" + path).standardized
     return [UInt8](try! Data(contentsOf: url))
-}()
+}
 
-let listenerModel: [UInt8] = {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tests/integration/fixtures/listener-outcome.bpmn").standardized
-    return [UInt8](try! Data(contentsOf: url))
-}()
+let demoModel = repositoryFile("demo/order-fulfilment.bpmn")
+let listenerModel = repositoryFile("tests/integration/fixtures/listener-outcome.bpmn")
+let approvalModel = repositoryFile("tests/integration/fixtures/approval.bpmn")
+let signalsModel = repositoryFile("tests/integration/fixtures/signals.bpmn")
 
 /// A self-signed certificate for `name` (and 127.0.0.1), made with the openssl CLI.
 func selfSigned(_ name: String) throws -> (cert: String, key: String) {

@@ -3,16 +3,6 @@ import Foundation
 import HubBytes
 import Testing
 
-let approvalModel: [UInt8] = {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tests/integration/fixtures/approval.bpmn").standardized
-    return [UInt8](try! Data(contentsOf: url))
-}()
-
-let signalsModel: [UInt8] = {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tests/integration/fixtures/signals.bpmn").standardized
-    return [UInt8](try! Data(contentsOf: url))
-}()
-
 /// The project's own client for the calls beside jobs, against the dev engine: the same flow the
 /// official SDK's test drives (tests/integration/test_official_sdk.py).
 @Suite(.serialized) struct OperateCallsAgainstTheDevEngine {
