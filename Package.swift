@@ -13,8 +13,8 @@ let package = Package(
         .executable(name: "affinity-demo", targets: ["affinity-demo"]),
         .library(name: "HTTP1", targets: ["HTTP1"]),
         .library(name: "WebSocket", targets: ["WebSocket"]),
-        .library(name: "AffinityClient", targets: ["AffinityClient", "CamundaClient"]),
-        .library(name: "CamundaClient", targets: ["CamundaClient"]),
+        .library(name: "AffinityClient", targets: ["AffinityClient", "CamundaClient", "HubBytes"]),
+        .library(name: "CamundaClient", targets: ["CamundaClient", "HubBytes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

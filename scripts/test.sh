@@ -13,6 +13,11 @@ if ! swift build --build-tests >"$log" 2>&1; then cat "$log"; exit 1; fi
 if grep "warning:" "$log" | grep -v "/\.build/" | grep .; then echo "the build has warnings"; exit 1; fi
 tail -1 "$log"
 
+echo "== example consumer (the library as a dependency, docs/clients.md)"
+if ! swift build --package-path Examples/OrderService >"$log" 2>&1; then cat "$log"; exit 1; fi
+if grep "warning:" "$log" | grep -v "/\.build/" | grep .; then echo "the example has warnings"; exit 1; fi
+tail -1 "$log"
+
 echo "== unit tests"
 swift test --skip-build
 
