@@ -23,6 +23,8 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "affinity-demo", abstract: "The order-fulfilment demo: REST server and service-task workers.")
 
     @Option(help: "The hub's address.") var hub = "http://127.0.0.1:8080"
+    @Option(help: "The hub's address as browsers reach it (behind a proxy). Default: --hub, or the page's host on --hub's port when --hub is loopback and the page is not.")
+    var publicHubUrl: String?
     @Option(help: "The engine's REST address. Default: the hub's (its embedded dev engine).") var engine: String?
     @Option(help: "Port of the demo's REST server and page.") var port = 8081
     @Option(help: "The order-fulfilment BPMN to deploy.") var bpmn = "demo/order-fulfilment.bpmn"
@@ -52,7 +54,7 @@ struct Demo: AsyncParsableCommand {
                 }, handler: service.handle).start()
             }
         }
-        let shop = Shop(engine: camunda, hub: hubConnection, hubURL: hub, tokenSecret: tokenSecret, defaultWaitMs: waitMs,
+        let shop = Shop(engine: camunda, hub: hubConnection, hubURL: publicHubUrl ?? hub, tokenSecret: tokenSecret, defaultWaitMs: waitMs,
                         approvalThreshold: approvalThreshold)
         var config = ServerConfig()
         config.port = port

@@ -48,7 +48,12 @@ approval threshold wait for a manager: approve or deny them in the <a href="/mai
   <tbody id="orders"></tbody>
 </table>
 <script type="module">
-import { awaitOutcome } from "__HUB__/v1/client.js";
+// The hub as this browser reaches it: the configured URL, unless it names this machine's loopback
+// and the page came from elsewhere (then the page's host, on the hub's port).
+const hub = new URL("__HUB__");
+const loopback = h => h === "127.0.0.1" || h === "localhost" || h === "[::1]";
+if (loopback(hub.hostname) && !loopback(location.hostname)) hub.hostname = location.hostname;
+const { awaitOutcome } = await import(hub.origin + "/v1/client.js");
 
 const rows = document.getElementById("orders");
 document.getElementById("order").addEventListener("submit", async (event) => {
@@ -61,9 +66,16 @@ document.getElementById("order").addEventListener("submit", async (event) => {
   const row = rows.insertRow(0);
   row.innerHTML = "<td>…</td><td></td><td class=pending>placing</td><td></td>";
   row.cells[1].textContent = `${quantity} × ${item}`;
-  const response = await fetch("/purchase?wait=0", { method: "POST", headers: { "Content-Type": "application/json" },
-                                                     body: JSON.stringify({ item, quantity, simulate }) });
-  const order = await response.json();
+  let response, order;
+  try {
+    response = await fetch("/purchase?wait=0", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                 body: JSON.stringify({ item, quantity, simulate }) });
+    order = await response.json();
+  } catch (e) {
+    row.cells[0].textContent = "—";
+    show(row, "failed", { error: "the demo server did not answer: " + String(e) });
+    return;
+  }
   row.dataset.key = order.key || "";
   row.cells[0].textContent = order.orderId || "—";
   if (response.status !== 202) { show(row, order.status || "failed", order.outcome ? order.outcome.data : order); return; }

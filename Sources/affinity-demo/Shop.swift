@@ -10,8 +10,11 @@ import CamundaClient
 import HTTP1
 import HubBytes
 import HubServer
+import Synchronization
 
 struct Shop: Sendable {
+    /// Order keys this process created, so an unknown key is a 404 rather than "pending" forever.
+    let orders = PlacedOrders()
     let engine: CamundaClient
     let hub: HubConnection
     let hubURL: String
@@ -41,6 +44,7 @@ struct Shop: Sendable {
                                               "approvalThreshold": JSONValue(approvalThreshold)]
         if let price = body["unitPrice"], price.doubleValue != nil { variables["unitPrice"] = price }
         if let simulate = body["simulate"], case .object = simulate { variables["simulate"] = simulate }
+        orders.insert("order-\(orderId)")
         do {
             let result = try await engine.createProcessInstance(processDefinitionId: "order-fulfilment", variables: variables, awaitingOutcomeVia: hub,
                                                                 timeout: .milliseconds(max(1, wait)), affinityKey: "order-\(orderId)")
@@ -65,6 +69,9 @@ struct Shop: Sendable {
         switch waitMs(request) {
         case .failure(let e): return HTTPResponse(error: e)
         case .success(let ms): wait = ms ?? 0
+        }
+        guard orders.contains(key) else {
+            return .json(404, JSONText.errorBody(code: "not_found", message: "no such order (orders placed before the demo restarted are forgotten)"))
         }
         do {
             let outcome = try await hub.outcome(for: key, timeout: .milliseconds(max(1, wait)))
@@ -118,4 +125,24 @@ extension Router {
                          body: Array(DemoPage.html(hubURL: shop.hubURL).utf8))
         })
     }
+}
+
+/// The keys of orders placed by this process, the oldest forgotten past a bound.
+final class PlacedOrders: Sendable {
+    static let limit = 100_000
+    private let state = Mutex<(keys: Set<String>, order: [String])>(([], []))
+
+    func insert(_ key: String) {
+        state.withLock { s in
+            guard s.keys.insert(key).inserted else { return }
+            s.order.append(key)
+            if s.order.count > Self.limit {
+                let drop = s.order.count - Self.limit
+                for k in s.order.prefix(drop) { s.keys.remove(k) }
+                s.order.removeFirst(drop)
+            }
+        }
+    }
+
+    func contains(_ key: String) -> Bool { state.withLock { $0.keys.contains(key) } }
 }

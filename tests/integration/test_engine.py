@@ -128,6 +128,8 @@ def test_bad_purchases_are_refused_with_json(stack):
     r = requests.post(demo.url + "/purchase", data=b"{not json", timeout=10)
     assert r.status_code == 400
     assert requests.get(demo.url + "/purchase/../../etc").status_code == 404
+    unknown = requests.get(demo.url + "/purchase/order-neverplaced?wait=0", timeout=10)
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found", "an unknown order is not pending forever"
 
 
 @pytest.mark.parametrize("wait", ["-5", "abc", "1.5", "60001", ""])
