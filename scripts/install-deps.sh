@@ -2,8 +2,9 @@
 # Installs what building the hub needs on Debian 12 (the system's OpenSSL and zlib headers, the
 # openssl CLI) and, with --with-python, what testing it needs: headless Chromium and its WebDriver
 # (the dashboard and demo tests), Node (an independent HTTP client), testssl.sh (an independent TLS
-# scanner), e2fsprogs' chattr (the immutable-log test), and a Python venv with the independent
-# test clients. Says what it installs before asking for sudo. Idempotent.
+# scanner), e2fsprogs' chattr (the immutable-log test), nginx (the proxy config under deploy/),
+# and a Python venv with the independent test clients. Says what it installs before asking for
+# sudo. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 # the independent clients and scanners. The demo needs only the build.
 packages=(libssl-dev zlib1g-dev openssl pkg-config)
 if [ "${1:-}" = "--with-python" ]; then
-    packages+=(python3-venv chromium chromium-driver testssl.sh e2fsprogs)
+    packages+=(python3-venv chromium chromium-driver testssl.sh e2fsprogs nginx-light)
 fi
 need=()
 for pkg in "${packages[@]}"; do
