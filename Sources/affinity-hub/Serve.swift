@@ -71,9 +71,15 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Outcome webhooks") var webhookOptions: WebhookOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default info.") var logLevel: String?
+    @Option(help: "Log format: text (default), or json (one object per line, for log shippers).") var logFormat: String?
 
     func run() throws {
         let s = try Settings(configPath: config)
+        switch s.string("log-format", flag: logFormat, default: "text")! {
+        case "text": break
+        case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        case let other: throw ValidationError("--log-format is text or json, not \(other)")
+        }
         var logger = Logger(label: "affinity-hub")
         logger.logLevel = Logger.Level(rawValue: s.string("log-level", flag: logLevel, default: "info")!) ?? .info
 
