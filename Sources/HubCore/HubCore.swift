@@ -306,6 +306,21 @@ public struct HubCore: Sendable {
 
     public func subscribers(of key: OutcomeKey) -> [SubscriberRef] { keys[key]?.subscribers ?? [] }
 
+    /// What the dashboard's key inspector shows: nil when the hub holds nothing for `key`.
+    public struct KeyInspection: Sendable {
+        public var outcomes: [Outcome]
+        public var nextSeq: UInt64
+        public var subscribers: Int
+        public var storing: Int
+        public var bytes: Int
+    }
+
+    public func inspect(_ key: OutcomeKey) -> KeyInspection? {
+        guard let state = keys[key] else { return nil }
+        return KeyInspection(outcomes: state.outcomes, nextSeq: state.nextSeq, subscribers: state.subscribers.count,
+                             storing: state.inFlight.count, bytes: state.bytes)
+    }
+
     /// Every stored, retained outcome of the keys `matching` accepts, in seq order per key
     /// (a webhook registered now receives what a subscriber would get on subscribing). O(keys).
     public func retained(matching: (OutcomeKey) -> Bool) -> [Outcome] {

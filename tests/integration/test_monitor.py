@@ -82,3 +82,36 @@ def test_the_monitoring_page_shows_a_running_order_on_its_diagram_and_retries_an
         driver.quit()
         demo.stop()
         assert hub.stop() == 0
+
+
+def test_the_dashboard_plots_rates_explains_tiles_and_inspects_a_key(make_hub, tmp_path):
+    hub = make_hub()
+    driver = chromium(window_size="1400,1200")
+    try:
+        driver.get(hub.http("/"))
+        wait = WebDriverWait(driver, 15)
+        wait.until(lambda d: d.find_element(By.ID, "v-published").text == "0")
+        for i in range(5):
+            assert requests.post(hub.http("/v1/outcomes/inspect-1"), json={"status": "progress", "data": {"i": i}}, timeout=5).status_code == 201
+        # The rate plot gets a point per second; the published line rises above the baseline.
+        wait.until(lambda d: len(d.find_element(By.CSS_SELECTOR, '#plot-rates polyline[data-series="published"]').get_attribute("points").split()) >= 3)
+        wait.until(lambda d: "peak 5" in d.find_element(By.CSS_SELECTOR, "#plot-rates .now").text
+                   or "peak 4" in d.find_element(By.CSS_SELECTOR, "#plot-rates .now").text
+                   or "peak 3" in d.find_element(By.CSS_SELECTOR, "#plot-rates .now").text)
+        released = driver.find_element(By.ID, "v-released").find_element(By.XPATH, "..")
+        assert "acked by every subscriber" in released.text, "each tile says what it counts"
+        # The key inspector lists the retained outcomes of a key, and says so for an unknown one.
+        driver.find_element(By.ID, "key").send_keys("inspect-1")
+        driver.find_element(By.CSS_SELECTOR, "#inspector button").click()
+        wait.until(lambda d: "5 retained" in d.find_element(By.ID, "inspection").text)
+        rows = driver.find_elements(By.CSS_SELECTOR, "#inspection tr")
+        assert len(rows) == 6 and rows[1].find_elements(By.TAG_NAME, "td")[0].text == "1"
+        driver.save_screenshot(str(tmp_path / "dashboard.png"))
+        key = driver.find_element(By.ID, "key")
+        key.clear()
+        key.send_keys("nothing-here")
+        driver.find_element(By.CSS_SELECTOR, "#inspector button").click()
+        wait.until(lambda d: "holds nothing" in d.find_element(By.ID, "inspection").text)
+    finally:
+        driver.quit()
+    assert requests.get(hub.http("/v1/keys/bad key"), timeout=5).status_code == 400

@@ -177,6 +177,8 @@ public final class Hub: Sendable {
         public var counters: HubCounters
     }
 
+    public func inspect(_ key: OutcomeKey) -> HubCore.KeyInspection? { core.withLock { $0.inspect(key) } }
+
     public func snapshot() -> Snapshot {
         core.withLock { Snapshot(keys: $0.keyCount, retainedOutcomes: $0.retainedOutcomes, retainedBytes: $0.totalBytes,
                                  subscriptions: $0.subscriptionCount, counters: $0.counters) }

@@ -57,6 +57,25 @@ extension Router {
                                         messagesPerSecond: limits.messagesPerSecond))
         }, fallback: nil))
 
+        // The dashboard's key inspector: what the hub holds for one key (read access as for its outcomes).
+        add("/v1/keys/{key}", .http(methods: ["GET"]) { request, params in
+            let key: OutcomeKey
+            switch parseKey(params["key"]) {
+            case .failure(let e): return HTTPResponse(error: e)
+            case .success(let k): key = k
+            }
+            if let denial = readDenial(request, key: key, access: access) { return HTTPResponse(error: denial) }
+            guard let k = hub.inspect(key) else {
+                return HTTPResponse(error: HTTPError(404, "not_found", "the hub holds nothing for \(key.value): no outcome retained, no subscriber"))
+            }
+            let outcomes = k.outcomes.map { o -> JSONValue in
+                ["seq": .number(String(o.seq)), "id": .string(o.id), "status": .string(o.status.rawValue), "publishedAt": .number(String(o.publishedAt)),
+                 "expiresAt": .number(String(o.expiresAt)), "bytes": JSONValue(o.data.count)]
+            }
+            return .json(200, JSONValue.object(["key": .string(key.value), "outcomes": .array(outcomes), "nextSeq": .number(String(k.nextSeq)),
+                                                "subscribers": JSONValue(k.subscribers), "storing": JSONValue(k.storing), "bytes": JSONValue(k.bytes)]).serialized(),
+                         headers: [("Cache-Control", "no-store")])
+        })
         add("/v1/stats", .http(methods: ["GET"]) { _, _ in .json(200, statsJSON(hub: hub, stats: stats), headers: [("Cache-Control", "no-store")]) })
         add("/v1/client.js", .http(methods: ["GET"]) { _, _ in
             HTTPResponse(status: 200, headers: [("Content-Type", "text/javascript; charset=utf-8"), ("Cache-Control", "max-age=300"),
