@@ -350,6 +350,20 @@ def test_the_dev_engine_answers_bad_requests_with_problem_details(make_hub):
         ("POST", "/v2/jobs/123/error", b"{}", 400),                                         # no errorCode
         ("POST", "/v2/messages/publication", b'{"correlationKey":"k"}', 400),               # no name
         ("POST", "/v2/deployments", b"plain body", 400),                                    # not multipart
+        ("PUT", "/v2/clock", b'{"timestamp":"soon"}', 400),
+        ("PUT", "/v2/clock", b'{"timestamp":-1}', 400),
+        ("POST", "/v2/signals/broadcast", b'{"variables":{}}', 400),                        # no signalName
+        ("POST", "/v2/user-tasks/1/assignment", b'{}', 400),                                # no assignee
+        ("POST", "/v2/user-tasks/abc/completion", b'{}', 400),
+        ("POST", "/v2/user-tasks/1/completion", b'{"variables":[1]}', 400),
+        ("POST", "/v2/user-tasks/1/completion", b'{}', 404),
+        ("PUT", "/v2/element-instances/1/variables", b'{"variables":"x"}', 400),
+        ("PUT", "/v2/element-instances/1/variables", b'{"variables":{}}', 404),
+        ("POST", "/v2/user-tasks/search", b'{"filter":{"nope":1}}', 400),
+        ("POST", "/v2/variables/search", b'{"page":{"limit":0}}', 400),
+        ("POST", "/v2/element-instances/search", b'{"sort":[{"field":"elementId","order":"UP"}]}', 400),
+        ("GET", "/v2/process-definitions/1/xml", b"", 404),
+        ("GET", "/v2/variables/1", b"", 404),
         ("GET", "/v2/incidents/42", b"", 404),
         ("GET", "/v2/process-instances/42", b"", 404),
     ]
