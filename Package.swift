@@ -19,6 +19,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The metrics facade (libraries record, the application chooses the backend) and its
+        // Prometheus backend for the hub's /metrics.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Linux syscalls Swift cannot call comfortably (packed epoll_event, variadic fcntl).
@@ -53,18 +57,20 @@ let package = Package(
         // Wiring: connections speaking HTTP/1.1 and WebSocket over the reactor.
         .target(name: "HubServer",
                 dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes", "HubCore", "Auth",
-                               .product(name: "Logging", package: "swift-log")],
+                               .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
                 swiftSettings: strict),
         // Outgoing HTTP/1.1 and WebSocket on the reactor, for the engine client and the hub client.
         .target(name: "HTTPClient", dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes", "CSystemShims"], swiftSettings: strict),
         // Camunda 8 REST API v2 client (async/await) with none/basic/OAuth auth and safe retries.
-        .target(name: "CamundaClient", dependencies: ["HTTPClient", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
+        .target(name: "CamundaClient", dependencies: ["HTTPClient", "HTTP1", "HubBytes", "Reactor", .product(name: "Metrics", package: "swift-metrics")],
+                swiftSettings: strict),
         // The hub's outcome worker: publish-outcome jobs → stored, delivered outcomes → completed jobs.
         .target(name: "OutcomeWorker", dependencies: ["CamundaClient", "HubServer", "HubCore", "HubBytes",
                                                       .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The client library: a hub connection that resumes, outcome waits and callbacks, and
         // "start an instance and await its outcome" on the engine client.
-        .target(name: "AffinityClient", dependencies: ["HTTPClient", "CamundaClient", "HubBytes", "Auth", "Reactor"], swiftSettings: strict),
+        .target(name: "AffinityClient", dependencies: ["HTTPClient", "CamundaClient", "HubBytes", "Auth", "Reactor",
+                                                       .product(name: "Metrics", package: "swift-metrics")], swiftSettings: strict),
         // Callbacks into the engine, pure: capability tokens, callback records, what each call means.
         .target(name: "Callbacks", dependencies: ["HubBytes", "HubCore", "Auth"], swiftSettings: strict),
         // The HTTP custom-activity contract served by the hub: the http-callback worker and the callback URLs.
@@ -81,6 +87,7 @@ let package = Package(
                           dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth", "OutcomeWorker", "CamundaClient", "DevEngineServer", "DevEngine",
                                          "Callbacks", "CallbackService", "WebhookService", "Webhooks",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 

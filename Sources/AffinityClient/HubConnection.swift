@@ -11,6 +11,7 @@
 import Foundation
 import HTTPClient
 import HubBytes
+import Metrics
 import Reactor
 import Synchronization
 
@@ -200,6 +201,7 @@ public final class HubConnection: Sendable {
                 let keys = state.withLock { s -> [(String, UInt64)] in
                     s.socket = socket
                     s.connects += 1
+                    Counter(label: "affinity_client_connects_total").increment()
                     for k in s.watches.keys { s.watches[k]!.subscribed = false }
                     return s.watches.map { ($0.key, $0.value.lastSeq) }
                 }

@@ -7,6 +7,7 @@
 import HTTP1
 import HTTPClient
 import HubBytes
+import Metrics
 
 /// Where the REST API is and how to talk to it.
 public struct CamundaConfiguration: Sendable {
@@ -244,6 +245,14 @@ public final class CamundaClient: Sendable {
     }
 
     private func send(_ request: ClientRequest, retry: RetryPolicy, timeout: Duration) async throws -> JSONValue {
+        // Through the swift-metrics facade, so an application sees engine latency in its own backend:
+        // one histogram per call shape (keys in the path become {key}), retries included.
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            Metrics.Timer(label: "affinity_engine_call_seconds", dimensions: [("call", Self.callLabel(request))])
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
         var attempt = 0
         var ambiguous = false
         var reauthorized = false
@@ -286,6 +295,13 @@ public final class CamundaClient: Sendable {
             attempt += 1
             try await Task.sleep(for: backOff(attempt))
         }
+    }
+
+    /// `POST /v2/jobs/{key}/completion`: the method and the path with numeric segments generalised.
+    static func callLabel(_ request: ClientRequest) -> String {
+        let path = request.url.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        let shape = path.split(separator: "/", omittingEmptySubsequences: false).map { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? "{key}" : String($0) }
+        return request.method + " " + shape.joined(separator: "/")
     }
 
     private static func repeatable(_ p: RetryPolicy) -> Bool {

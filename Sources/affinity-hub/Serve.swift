@@ -9,8 +9,10 @@ import Foundation
 import HubCore
 import HubServer
 import Logging
+import Metrics
 import OutcomeLog
 import OutcomeWorker
+import Prometheus
 import Reactor
 import Synchronization
 import WebhookService
@@ -80,6 +82,15 @@ struct Serve: ParsableCommand {
         case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         case let other: throw ValidationError("--log-format is text or json, not \(other)")
         }
+        // Histograms recorded through the swift-metrics facade (the hub's own and the engine
+        // client's) land in this registry, which /metrics renders after the hub's counters.
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets = [
+            "affinity_publish_to_deliver_seconds": [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000].map { .milliseconds($0) },
+            "affinity_store_append_seconds": [100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000, 500_000].map { .microseconds($0) },
+        ]
+        MetricsSystem.bootstrap(factory)
         var logger = Logger(label: "affinity-hub")
         logger.logLevel = Logger.Level(rawValue: s.string("log-level", flag: logLevel, default: "info")!) ?? .info
 
@@ -154,7 +165,7 @@ struct Serve: ParsableCommand {
         let callbacksBox = CallbacksBox()
         let webhooks = WebhookService(hub: hub, store: outcomeStore, config: try webhookOptions.configuration(s), logger: logger)
         var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub,
-                                            extraMetrics: { workerStats.text() + callbacksBox.metricsText() + webhooks.prometheusText })
+                                            extraMetrics: { workerStats.text() + callbacksBox.metricsText() + webhooks.prometheusText + registry.emitToString() })
         router.addHubRoutes(hub: hub, access: access, limits: limits, stats: stats)
         router.addWebhookRoutes(webhooks, access: access)
         // The callback service needs the engine client, made once the port is known: the routes

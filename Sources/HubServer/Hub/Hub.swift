@@ -14,6 +14,7 @@
 // Posting is an append under the loop's own short lock.
 import HubBytes
 import HubCore
+import Metrics
 import Reactor
 import Synchronization
 import WebSocket
@@ -28,6 +29,11 @@ public final class Hub: Sendable {
     public let store: OutcomeStore
     public let config: HubConfig
     public let metrics = HubMetrics()
+    /// Through the swift-metrics facade (the hub's /metrics renders them as Prometheus histograms):
+    /// from a publish's arrival to its outcome being handed to the subscribers' loops, and one
+    /// durable-store write.
+    private let publishToDeliver = Metrics.Timer(label: "affinity_publish_to_deliver_seconds")
+    private let storeAppend = Metrics.Timer(label: "affinity_store_append_seconds")
     /// Told of every outcome as it is committed (stored, visible), under the core lock, so per key
     /// in seq order. Webhook delivery queues from here; an observer must be quick and must not
     /// call back into the hub.
@@ -73,6 +79,7 @@ public final class Hub: Sendable {
             store.append(outcome) { [self] stored in
                 metrics.storeAppends.add(1, ordering: .relaxed)
                 metrics.storeLatencyMicros.add(Int((HubClock.monotonicNanoseconds - started) / 1000), ordering: .relaxed)
+                storeAppend.recordNanoseconds(Int64(HubClock.monotonicNanoseconds - started))
                 let now = HubClock.wallMilliseconds
                 switch stored {
                 case .success:
@@ -121,6 +128,8 @@ public final class Hub: Sendable {
         guard !deliveries.isEmpty else { return }
         let observers = commitObservers.withLock { $0 }
         for observer in observers { for delivery in deliveries { observer(delivery.outcome) } }
+        let now = HubClock.wallMilliseconds
+        for delivery in deliveries { publishToDeliver.recordMilliseconds(max(0, now - delivery.outcome.publishedAt)) }
         let loopRefs = loops.withLock { $0 }
         for delivery in deliveries where !delivery.subscribers.isEmpty {
             let shared = SharedOutcome(delivery.outcome)
