@@ -1,6 +1,6 @@
-/// The live dashboard at `/`: one static page, no external script. It polls `/v1/stats` every
-/// second, plots the last five minutes (outcomes published and delivered per second, open
-/// connections) from those samples, explains each tile, inspects one key through `/v1/keys/{key}`,
+/// The live dashboard at `/`: one static page, no external script. It polls `/v1/stats` (and the
+/// latency histogram on `/metrics`) every second, plots the last five minutes (outcomes published
+/// and delivered per second, open connections, publish-to-deliver p50/p99) from those samples, explains each tile, inspects one key through `/v1/keys/{key}`,
 /// shows the webhook totals, and links the dev engine's monitoring page when the hub runs one.
 enum Dashboard {
     static let html = """
@@ -49,7 +49,26 @@ enum Dashboard {
     const plots = [
       {id: "rates", title: "outcomes per second", series: [["published", "#1a73e8", "published"], ["delivered", "#137333", "delivered"]], rate: true},
       {id: "conns", title: "open connections", series: [["connections", "#a142f4", "TCP"], ["websockets", "#e37400", "WebSocket"]], rate: false},
+      {id: "latency", title: "publish → deliver, ms (each second's p50 and p99)", series: [["p50", "#1a73e8", "p50"], ["p99", "#d93025", "p99"]], rate: false},
     ];
+    // Percentiles of the last second from the Prometheus histogram on /metrics: bucket counts now
+    // minus a second ago, then the bucket where the quantile falls (its upper bound, in ms).
+    let lastBuckets = null;
+    async function latency() {
+      try {
+        const text = await (await fetch("/metrics", {cache: "no-store"})).text();
+        const buckets = [];
+        for (const m of text.matchAll(/^affinity_publish_to_deliver_seconds_bucket\\{le="([^"]+)"\\} (\\S+)$/gm)) {
+          buckets.push([m[1] === "+Inf" ? Infinity : Number(m[1]) * 1000, Number(m[2])]);
+        }
+        const previous = lastBuckets; lastBuckets = buckets;
+        if (!previous || previous.length !== buckets.length) return {p50: 0, p99: 0};
+        const delta = buckets.map(([le, n], i) => [le, n - previous[i][1]]);
+        const total = delta.at(-1)[1];
+        const q = f => { if (total <= 0) return 0; const want = total * f; const hit = delta.find(([, n]) => n >= want); return hit && isFinite(hit[0]) ? hit[0] : delta.at(-2)[0]; };
+        return {p50: q(0.5), p99: q(0.99)};
+      } catch (e) { return {p50: 0, p99: 0}; }
+    }
     const samples = [];  // {t, stats}, one per second, the last five minutes
     const $ = id => document.getElementById(id);
     function card(parent, id, label, why) {
@@ -91,6 +110,7 @@ enum Dashboard {
       try {
         const s = await (await fetch("/v1/stats", {cache: "no-store"})).json();
         for (const k of Object.keys(tiles)) $("v-" + k).textContent = (s[k] ?? 0).toLocaleString();
+        Object.assign(s, await latency());
         samples.push({t: Date.now(), stats: s}); if (samples.length > 300) samples.shift();
         draw();
         $("status").textContent = `updated ${new Date().toLocaleTimeString()} · store: ${s.durable ? "durable log" : "memory"}`;
