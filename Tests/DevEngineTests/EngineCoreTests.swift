@@ -142,7 +142,7 @@ func key(_ job: JSONValue) -> Int64 { Int64(job["jobKey"]!.stringValue!)! }
         #expect(incident.jobKey == job)
         // A failed job cannot be completed; after new retries and resolution it is offered again.
         #expect(h.engine.completeJob(job, variables: [:], nowMs: h.now)?.status == 409)
-        #expect(h.engine.updateJobRetries(job, retries: 1) == nil)
+        #expect(h.engine.updateJob(job, retries: 1, timeoutMs: nil, nowMs: h.now) == nil)
         #expect(h.engine.resolveIncident(incident.key, nowMs: h.now) == nil)
         try h.completeOnly("work")
         #expect(h.state(pi) == .completed)

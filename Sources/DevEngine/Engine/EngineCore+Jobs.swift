@@ -154,11 +154,6 @@ extension EngineCore {
         if case .activated = jobs[jobKey]?.state { jobs[jobKey]!.state = .activatable(notBefore: 0) }
     }
 
-    /// Sets a job's retries (before resolving its incident).
-    public mutating func updateJobRetries(_ jobKey: Int64, retries: Int) -> EngineError? {
-        updateJob(jobKey, retries: retries, timeoutMs: nil, nowMs: 0)
-    }
-
     /// `PATCH /v2/jobs/{key}`: new retries, and/or a new timeout for an activated job (measured
     /// from now, as Zeebe does: a worker extends the time it holds a job).
     public mutating func updateJob(_ jobKey: Int64, retries: Int?, timeoutMs: Int64?, nowMs: Int64) -> EngineError? {

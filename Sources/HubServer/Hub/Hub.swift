@@ -83,14 +83,15 @@ public final class Hub: Sendable {
                 let now = HubClock.wallMilliseconds
                 switch stored {
                 case .success:
-                    let receivers = core.withLock { core -> [SubscriberRef] in
-                        post(core.commit(outcome.key, seq: outcome.seq, nowMs: now))
-                        return core.subscribers(of: outcome.key)
+                    let (receivers, handedOff) = core.withLock { core -> ([SubscriberRef], [Outcome]) in
+                        let handedOff = post(core.commit(outcome.key, seq: outcome.seq, nowMs: now))
+                        return (core.subscribers(of: outcome.key), handedOff)
                     }
+                    recordHandOff(handedOff)
                     completion(.success(PublishResult(outcome: outcome, duplicate: false, subscribers: receivers)))
                 case .failure(let error):
                     metrics.storeFailures.add(1, ordering: .relaxed)
-                    core.withLock { post($0.abandon(outcome.key, seq: outcome.seq, nowMs: now)) }
+                    recordHandOff(core.withLock { post($0.abandon(outcome.key, seq: outcome.seq, nowMs: now)) })
                     completion(.failure(error))
                 }
             }
@@ -101,13 +102,21 @@ public final class Hub: Sendable {
     /// committed and delivered inside one lock and the answer is immediate.
     func publishInMemory(_ request: PublishRequest) -> Result<PublishResult, HubError> {
         let now = HubClock.wallMilliseconds
-        return core.withLock { core -> Result<PublishResult, HubError> in
+        let (result, handedOff) = core.withLock { core -> (Result<PublishResult, HubError>, [Outcome]) in
             let result = core.publish(request, generatedID: makeID(), nowMs: now)
-            if case .success(let published) = result, !published.duplicate {
-                post([OutcomeDelivery(outcome: published.outcome, subscribers: published.subscribers)])
-            }
-            return result
+            guard case .success(let published) = result, !published.duplicate else { return (result, []) }
+            return (result, post([OutcomeDelivery(outcome: published.outcome, subscribers: published.subscribers)]))
         }
+        recordHandOff(handedOff)
+        return result
+    }
+
+    /// Publish-to-deliver latency of outcomes just handed to the loops, recorded after the core
+    /// lock is released (the histogram takes a lock of its own).
+    private func recordHandOff(_ outcomes: [Outcome]) {
+        guard !outcomes.isEmpty else { return }
+        let now = HubClock.wallMilliseconds
+        for o in outcomes { publishToDeliver.recordMilliseconds(max(0, now - o.publishedAt)) }
     }
 
     /// Registers `observer` for every outcome committed from now on (see `commitObservers`).
@@ -124,12 +133,12 @@ public final class Hub: Sendable {
 
     /// Posts each delivery to the loops of its subscribers. Called with the core lock held, so
     /// deliveries of one key reach every loop in seq order.
-    private func post(_ deliveries: [OutcomeDelivery]) {
-        guard !deliveries.isEmpty else { return }
+    /// Returns the outcomes handed off, for `recordHandOff` once the lock is released.
+    @discardableResult
+    private func post(_ deliveries: [OutcomeDelivery]) -> [Outcome] {
+        guard !deliveries.isEmpty else { return [] }
         let observers = commitObservers.withLock { $0 }
         for observer in observers { for delivery in deliveries { observer(delivery.outcome) } }
-        let now = HubClock.wallMilliseconds
-        for delivery in deliveries { publishToDeliver.recordMilliseconds(max(0, now - delivery.outcome.publishedAt)) }
         let loopRefs = loops.withLock { $0 }
         for delivery in deliveries where !delivery.subscribers.isEmpty {
             let shared = SharedOutcome(delivery.outcome)
@@ -140,6 +149,7 @@ public final class Hub: Sendable {
             }
             metrics.delivered.add(delivery.subscribers.count, ordering: .relaxed)
         }
+        return deliveries.map(\.outcome)
     }
 
     private func makeID() -> String {
