@@ -80,7 +80,7 @@ let package = Package(
         // The dev engine's REST v2 subset, served by the hub's own HTTP layer.
         .target(name: "Webhooks", dependencies: ["HubBytes", "HubCore", "Auth"], swiftSettings: strict),
         .target(name: "WebhookService", dependencies: ["Webhooks", "HTTPClient", "HubServer", "HubCore", "HubBytes", "HTTP1", "Auth", "Reactor",
-                                                       .product(name: "Logging", package: "swift-log")],
+                                                       .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
                 swiftSettings: strict),
         .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "Auth", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
@@ -112,6 +112,6 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
         .testTarget(name: "CallbacksTests", dependencies: ["Callbacks", "CallbackService", "HubCore", "HubBytes"], swiftSettings: strict),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "HubCore", "HubBytes", "Auth"], swiftSettings: strict),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer"], swiftSettings: strict),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "HubServer", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strict),
     ]
 )

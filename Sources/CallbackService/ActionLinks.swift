@@ -13,6 +13,7 @@ import Callbacks
 import CamundaClient
 import HubBytes
 import HubCore
+import HubServer
 import Logging
 import Reactor
 import Synchronization
@@ -41,18 +42,14 @@ public final class ActionLinkStats: Sendable {
     public let rateLimited = Atomic<Int>(0)
     public init() {}
 
-    public var prometheusText: String {
-        func line(_ name: String, _ help: String, _ v: borrowing Atomic<Int>) -> String {
-            prometheusCounter("affinity_action_links_\(name)", help, v.load(ordering: .relaxed))
+    /// The counters, for `ExportedMetrics` (see docs/metrics.md).
+    public func samples() -> [ExportedMetrics.Sample] {
+        func count(_ name: String, _ v: borrowing Atomic<Int>) -> ExportedMetrics.Sample {
+            .counter("affinity_action_links_\(name)", v.load(ordering: .relaxed))
         }
-        return line("groups_created_total", "Action-link groups created.", created)
-            + line("used_total", "Links used: the message was published.", used)
-            + line("repeats_total", "Uses of an already used link, answered with what was recorded.", repeats)
-            + line("other_chosen_total", "Uses of a link whose sibling was used first (409).", otherChosen)
-            + line("expired_total", "Opens or uses of expired or revoked links (410).", expiredOrRevoked)
-            + line("revoked_total", "Groups revoked.", revoked)
-            + line("refused_tokens_total", "Forged or wrong link tokens (404).", refusedTokens)
-            + line("rate_limited_total", "Calls over the per-address rate (429).", rateLimited)
+        return [count("groups_created_total", created), count("used_total", used), count("repeats_total", repeats),
+                count("other_chosen_total", otherChosen), count("expired_total", expiredOrRevoked), count("revoked_total", revoked),
+                count("refused_tokens_total", refusedTokens), count("rate_limited_total", rateLimited)]
     }
 }
 

@@ -15,6 +15,7 @@ import CamundaClient
 import HTTPClient
 import HubBytes
 import HubCore
+import HubServer
 import Logging
 import Reactor
 import Synchronization
@@ -57,18 +58,14 @@ public final class CallbackStats: Sendable {
     public let rateLimited = Atomic<Int>(0)
     public init() {}
 
-    public var prometheusText: String {
-        func line(_ name: String, _ help: String, _ v: borrowing Atomic<Int>) -> String {
-            prometheusCounter("affinity_callback_\(name)", help, v.load(ordering: .relaxed))
+    /// The counters, for `ExportedMetrics` (see docs/metrics.md).
+    public func samples() -> [ExportedMetrics.Sample] {
+        func count(_ name: String, _ v: borrowing Atomic<Int>) -> ExportedMetrics.Sample {
+            .counter("affinity_callback_\(name)", v.load(ordering: .relaxed))
         }
-        return line("deliveries_total", "Callback requests the endpoint acknowledged with 2xx.", delivered)
-            + line("delivery_failures_total", "Callback requests refused, timed out or unreachable (the job fails with back-off).", deliveryFailures)
-            + line("answers_total", "Callbacks answered (job completed, error thrown or job failed).", answered)
-            + line("repeats_total", "Repeated calls answered with what was recorded.", repeats)
-            + line("conflicts_total", "Calls refused with 409 after a different answer.", conflicts)
-            + line("gone_total", "Calls for jobs the engine no longer had (410).", gone)
-            + line("refused_tokens_total", "Calls with a forged or wrong capability (404).", refusedTokens)
-            + line("rate_limited_total", "Calls over the per-address rate (429).", rateLimited)
+        return [count("deliveries_total", delivered), count("delivery_failures_total", deliveryFailures), count("answers_total", answered),
+                count("repeats_total", repeats), count("conflicts_total", conflicts), count("gone_total", gone),
+                count("refused_tokens_total", refusedTokens), count("rate_limited_total", rateLimited)]
     }
 }
 

@@ -33,7 +33,3 @@ final class OneCallAtATime: Sendable {
     }
 }
 
-/// One Prometheus counter, as `/metrics` prints it.
-func prometheusCounter(_ name: String, _ help: String, _ value: Int) -> String {
-    "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(value)\n"
-}

@@ -4,10 +4,10 @@ import HubBytes
 import WebSocket
 
 extension Router {
-    /// `/healthz`, `/readyz`, `/metrics`, and `echoPath` when set. `lifecycle` and `stats`
-    /// are the ones later handed to `Server.init`.
+    /// `/healthz`, `/readyz`, `/metrics` when `metrics` renders them, and `echoPath` when set.
+    /// `lifecycle` and `stats` are the ones later handed to `Server.init`.
     public static func transportRoutes(echoPath: String?, stats: ServerStats, lifecycle: Lifecycle, hub: Hub? = nil,
-                                       extraMetrics: (@Sendable () -> String)? = nil) -> Router {
+                                       metrics: (@Sendable () -> String)? = nil) -> Router {
         var router = Router()
         router.add("/healthz", .http(methods: ["GET"]) { _, _ in .json(200, "{\"status\":\"ok\"}") })
         router.add("/readyz", .http(methods: ["GET"]) { _, _ in
@@ -15,10 +15,11 @@ extension Router {
             if let reason = hub?.store.unavailableReason { return .json(503, JSONText.errorBody(code: "store_failed", message: reason)) }
             return .json(200, "{\"status\":\"ready\"}")
         })
-        router.add("/metrics", .http(methods: ["GET"]) { _, _ in
-            let text = stats.prometheusText() + (hub.map { hubPrometheusText($0) } ?? "") + (extraMetrics?() ?? "")
-            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
-        })
+        if let metrics {
+            router.add("/metrics", .http(methods: ["GET"]) { _, _ in
+                HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(metrics().utf8))
+            })
+        }
         if let echoPath {
             router.add(echoPath, .webSocket(HandshakeConfig(), { _, _ in .success(EchoHandler()) }, fallback: nil))
         }

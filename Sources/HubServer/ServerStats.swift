@@ -23,31 +23,27 @@ public final class ServerStats: Sendable {
 
     func countClose(_ code: UInt16) { closeCodes.withLock { $0[code, default: 0] += 1 } }
 
-    private func closeCodeLines() -> String {
-        let codes = closeCodes.withLock { $0 }
-        var out = "# HELP affinity_ws_close_codes_sent_total WebSocket close frames sent, by code.\n# TYPE affinity_ws_close_codes_sent_total counter\n"
-        for (code, n) in codes.sorted(by: { $0.key < $1.key }) { out += "affinity_ws_close_codes_sent_total{code=\"\(code)\"} \(n)\n" }
-        return out
-    }
-
-    /// Prometheus text exposition of the counters.
-    public func prometheusText() -> String {
-        func line(_ name: String, _ type: String, _ help: String, _ value: Int) -> String {
-            "# HELP affinity_\(name) \(help)\n# TYPE affinity_\(name) \(type)\naffinity_\(name) \(value)\n"
+    /// The counters, for `ExportedMetrics` (see docs/metrics.md).
+    public func samples() -> [ExportedMetrics.Sample] {
+        func read(_ a: borrowing Atomic<Int>) -> Int { a.load(ordering: .relaxed) }
+        var out: [ExportedMetrics.Sample] = [
+            .counter("affinity_connections_accepted_total", read(connectionsAccepted)),
+            .counter("affinity_connections_refused_total", read(connectionsRefused)),
+            .gauge("affinity_connections_open", read(connectionsOpen)),
+            .gauge("affinity_websockets_open", read(webSocketsOpen)),
+            .counter("affinity_tls_handshakes_failed_total", read(tlsHandshakesFailed)),
+            .counter("affinity_http_requests_total", read(httpRequests)),
+            .counter("affinity_http_errors_total", read(httpErrors)),
+            .counter("affinity_ws_messages_received_total", read(messagesReceived)),
+            .counter("affinity_ws_messages_sent_total", read(messagesSent)),
+            .counter("affinity_bytes_received_total", read(bytesReceived)),
+            .counter("affinity_bytes_sent_total", read(bytesSent)),
+            .counter("affinity_ws_protocol_violations_total", read(protocolViolations)),
+            .counter("affinity_slow_consumers_closed_total", read(slowConsumersClosed)),
+        ]
+        for (code, n) in closeCodes.withLock({ $0 }) {
+            out.append(.counter("affinity_ws_close_codes_sent_total", [("code", String(code))], n))
         }
-        return line("connections_accepted_total", "counter", "TCP connections accepted.", connectionsAccepted.load(ordering: .relaxed))
-            + line("connections_refused_total", "counter", "Connections refused by the per-client limit.", connectionsRefused.load(ordering: .relaxed))
-            + line("connections_open", "gauge", "TCP connections open.", connectionsOpen.load(ordering: .relaxed))
-            + line("websockets_open", "gauge", "WebSocket connections open.", webSocketsOpen.load(ordering: .relaxed))
-            + line("tls_handshakes_failed_total", "counter", "TLS handshakes that failed.", tlsHandshakesFailed.load(ordering: .relaxed))
-            + line("http_requests_total", "counter", "HTTP requests parsed.", httpRequests.load(ordering: .relaxed))
-            + line("http_errors_total", "counter", "HTTP requests answered with a 4xx/5xx error by the transport.", httpErrors.load(ordering: .relaxed))
-            + line("ws_messages_received_total", "counter", "WebSocket data messages received.", messagesReceived.load(ordering: .relaxed))
-            + line("ws_messages_sent_total", "counter", "WebSocket data messages sent.", messagesSent.load(ordering: .relaxed))
-            + line("bytes_received_total", "counter", "Bytes read from sockets (after TLS).", bytesReceived.load(ordering: .relaxed))
-            + line("bytes_sent_total", "counter", "Bytes written to sockets (before TLS).", bytesSent.load(ordering: .relaxed))
-            + line("ws_protocol_violations_total", "counter", "WebSocket connections failed for protocol violations.", protocolViolations.load(ordering: .relaxed))
-            + closeCodeLines()
-            + line("slow_consumers_closed_total", "counter", "Connections closed because their output buffer was full.", slowConsumersClosed.load(ordering: .relaxed))
+        return out
     }
 }

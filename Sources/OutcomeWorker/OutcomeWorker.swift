@@ -46,22 +46,16 @@ public final class OutcomeWorkerStats: Sendable {
     public var completed: Int { jobs.completed.load(ordering: .relaxed) }
     public var failed: Int { jobs.failed.load(ordering: .relaxed) }
 
-    public var prometheusText: String {
-        """
-        # HELP affinity_worker_jobs_total Outcome worker jobs by result.
-        # TYPE affinity_worker_jobs_total counter
-        affinity_worker_jobs_total{result="activated"} \(activated)
-        affinity_worker_jobs_total{result="completed"} \(completed)
-        affinity_worker_jobs_total{result="duplicate"} \(duplicates.load(ordering: .relaxed))
-        affinity_worker_jobs_total{result="failed"} \(failed)
-        # HELP affinity_worker_poll_errors_total Job activation requests that failed.
-        # TYPE affinity_worker_poll_errors_total counter
-        affinity_worker_poll_errors_total \(jobs.pollErrors.load(ordering: .relaxed))
-        # HELP affinity_worker_command_errors_total Job completions or failures the engine did not take (the job comes back).
-        # TYPE affinity_worker_command_errors_total counter
-        affinity_worker_command_errors_total \(jobs.commandErrors.load(ordering: .relaxed))
-
-        """
+    /// The counters, for `ExportedMetrics` (see docs/metrics.md).
+    public func samples() -> [ExportedMetrics.Sample] {
+        [
+            .counter("affinity_worker_jobs_total", [("result", "activated")], activated),
+            .counter("affinity_worker_jobs_total", [("result", "completed")], completed),
+            .counter("affinity_worker_jobs_total", [("result", "duplicate")], duplicates.load(ordering: .relaxed)),
+            .counter("affinity_worker_jobs_total", [("result", "failed")], failed),
+            .counter("affinity_worker_poll_errors_total", jobs.pollErrors.load(ordering: .relaxed)),
+            .counter("affinity_worker_command_errors_total", jobs.commandErrors.load(ordering: .relaxed)),
+        ]
     }
 }
 

@@ -58,6 +58,7 @@ extension WebhookService {
         state.withLock { s in
             s.endpoints[id] = nil
             s.stats[id] = nil
+            s.latency.removeValue(forKey: id)?.destroy()
             endpointCount.store(s.endpoints.count, ordering: .relaxed)
             persist(s.queue.remove(endpoint: id), s, nowMs: now)
         }
@@ -154,39 +155,18 @@ extension WebhookService {
         }
     }
 
-    /// Per-endpoint counters and the latency histogram, in Prometheus text.
-    public var prometheusText: String {
+    /// Per-endpoint counters, for `ExportedMetrics` (see docs/metrics.md); an endpoint's series
+    /// go when it is unregistered. The latency histogram is recorded as deliveries finish.
+    public func metricSamples() -> [ExportedMetrics.Sample] {
         state.withLock { s in
-            var out = """
-            # HELP affinity_webhook_attempts_total Webhook POSTs attempted, per endpoint.
-            # TYPE affinity_webhook_attempts_total counter
-            # HELP affinity_webhook_delivered_total Webhook deliveries answered 2xx, per endpoint.
-            # TYPE affinity_webhook_delivered_total counter
-            # HELP affinity_webhook_failed_total Webhook attempts that failed (retried or dead-lettered), per endpoint.
-            # TYPE affinity_webhook_failed_total counter
-            # HELP affinity_webhook_retried_total Failed webhook attempts scheduled again, per endpoint.
-            # TYPE affinity_webhook_retried_total counter
-            # HELP affinity_webhook_dead_lettered_total Webhook deliveries that spent their schedule, per endpoint.
-            # TYPE affinity_webhook_dead_lettered_total counter
-            # HELP affinity_webhook_pending Webhook deliveries queued, per endpoint.
-            # TYPE affinity_webhook_pending gauge
-            # HELP affinity_webhook_latency_ms From queued to delivered, per endpoint.
-            # TYPE affinity_webhook_latency_ms histogram
-
-            """
-            for id in s.endpoints.keys.sorted() {
+            var out: [ExportedMetrics.Sample] = []
+            for id in s.endpoints.keys {
                 let st = s.stats[id] ?? EndpointStats()
-                let l = "{endpoint=\"\(id)\"}"
-                out += "affinity_webhook_attempts_total\(l) \(st.attempts)\naffinity_webhook_delivered_total\(l) \(st.delivered)\n"
-                out += "affinity_webhook_failed_total\(l) \(st.failed)\naffinity_webhook_retried_total\(l) \(st.retried)\n"
-                out += "affinity_webhook_dead_lettered_total\(l) \(st.deadLettered)\naffinity_webhook_pending\(l) \(s.queue.pendingCount(endpoint: id))\n"
-                var cumulative = 0
-                for (i, bound) in Self.latencyBucketsMs.enumerated() {
-                    cumulative += st.latencyBuckets[i]
-                    out += "affinity_webhook_latency_ms_bucket{endpoint=\"\(id)\",le=\"\(bound)\"} \(cumulative)\n"
-                }
-                out += "affinity_webhook_latency_ms_bucket{endpoint=\"\(id)\",le=\"+Inf\"} \(st.delivered)\n"
-                out += "affinity_webhook_latency_ms_sum\(l) \(st.latencyMsSum)\naffinity_webhook_latency_ms_count\(l) \(st.delivered)\n"
+                let e = [("endpoint", id)]
+                out += [.counter("affinity_webhook_attempts_total", e, st.attempts), .counter("affinity_webhook_delivered_total", e, st.delivered),
+                        .counter("affinity_webhook_failed_total", e, st.failed), .counter("affinity_webhook_retried_total", e, st.retried),
+                        .counter("affinity_webhook_dead_lettered_total", e, st.deadLettered),
+                        .gauge("affinity_webhook_pending", e, s.queue.pendingCount(endpoint: id))]
             }
             return out
         }

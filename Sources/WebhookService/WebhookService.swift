@@ -16,6 +16,7 @@ import HubBytes
 import HubCore
 import HubServer
 import Logging
+import Metrics
 import Reactor
 import Synchronization
 import Webhooks
@@ -41,16 +42,15 @@ public struct EndpointStats: Sendable {
     public var failed = 0
     public var retried = 0
     public var deadLettered = 0
-    public var latencyMsSum: Int64 = 0
-    /// Delivery latency (from queued to delivered), by the buckets in `WebhookService.latencyBucketsMs`.
-    public var latencyBuckets = [Int](repeating: 0, count: WebhookService.latencyBucketsMs.count)
     public var lastError: String?
     public var lastStatus: Int?
     public var lastDeliveredAt: Int64?
 }
 
 public final class WebhookService: Sendable {
-    public static let latencyBucketsMs: [Int64] = [10, 50, 100, 500, 1000, 5000, 30_000, 300_000, 3_600_000]
+    /// Bucket bounds for `affinity_webhook_latency_seconds` (queued to delivered): from a healthy
+    /// endpoint's milliseconds to the hours a retry schedule spans.
+    public static let latencyBuckets: [Duration] = [10, 50, 100, 500, 1000, 5000, 30_000, 300_000, 3_600_000].map { .milliseconds($0) }
 
     struct State {
         var endpoints: [String: WebhookEndpoint] = [:] {
@@ -60,6 +60,8 @@ public final class WebhookService: Sendable {
         var index = MatchIndex([])
         var queue: DeliveryQueue
         var stats: [String: EndpointStats] = [:]
+        /// Queued-to-delivered latency per endpoint, recorded through the metrics facade.
+        var latency: [String: Metrics.Timer] = [:]
         var stopped = false
         var lastExpiry: Int64 = 0
     }
@@ -220,9 +222,10 @@ public final class WebhookService: Sendable {
             case .delivered:
                 stats.delivered += 1
                 stats.lastDeliveredAt = done
-                let latency = done - delivery.queuedAt
-                stats.latencyMsSum += latency
-                if let bucket = Self.latencyBucketsMs.firstIndex(where: { latency <= $0 }) { stats.latencyBuckets[bucket] += 1 }
+                let timer = s.latency[delivery.endpointID] ?? Metrics.Timer(label: "affinity_webhook_latency_seconds",
+                                                                            dimensions: [("endpoint", delivery.endpointID)])
+                s.latency[delivery.endpointID] = timer
+                timer.recordMilliseconds(done - delivery.queuedAt)
             case .failed(let reason):
                 stats.failed += 1
                 stats.lastError = reason

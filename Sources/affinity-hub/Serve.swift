@@ -82,15 +82,8 @@ struct Serve: ParsableCommand {
         case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         case let other: throw ValidationError("--log-format is text or json, not \(other)")
         }
-        // Histograms recorded through the swift-metrics facade (the hub's own and the engine
-        // client's) land in this registry, which /metrics renders after the hub's counters.
-        let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets = [
-            "affinity_publish_to_deliver_seconds": [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000].map { .milliseconds($0) },
-            "affinity_store_append_seconds": [100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000, 500_000].map { .microseconds($0) },
-        ]
-        MetricsSystem.bootstrap(factory)
+        // Before anything records a metric: the facade's backend, rendered on /metrics.
+        let prometheus = PrometheusEndpoint()
         var logger = Logger(label: "affinity-hub")
         logger.logLevel = Logger.Level(rawValue: s.string("log-level", flag: logLevel, default: "info")!) ?? .info
 
@@ -164,8 +157,13 @@ struct Serve: ParsableCommand {
         let workerStats = WorkerStatsBox()
         let callbacksBox = CallbacksBox()
         let webhooks = WebhookService(hub: hub, store: outcomeStore, config: try webhookOptions.configuration(s), logger: logger)
-        var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub,
-                                            extraMetrics: { workerStats.text() + callbacksBox.metricsText() + webhooks.prometheusText + registry.emitToString() })
+        var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub, metrics: prometheus.render)
+        let sources: [ExportedMetrics.Source] = [stats.samples, hub.metricSamples, workerStats.samples, callbacksBox.metricSamples,
+                                                 webhooks.metricSamples]
+        for source in sources {
+            prometheus.exported.add(source)
+        }
+        prometheus.exportEverySecond()
         router.addHubRoutes(hub: hub, access: access, limits: limits, stats: stats)
         router.addWebhookRoutes(webhooks, access: access)
         // The callback service needs the engine client, made once the port is known: the routes
@@ -240,8 +238,8 @@ final class CallbacksBox: CallbackAnswering {
     func set(_ s: HTTPCallbacks) { service.withLock { $0 = s } }
     func setLinks(_ l: ActionLinks) { linkService.withLock { $0 = l } }
     func links() -> ActionLinks? { linkService.withLock { $0 } }
-    func metricsText() -> String {
-        (service.withLock { $0 }?.stats.prometheusText ?? "") + (links()?.stats.prometheusText ?? "")
+    @Sendable func metricSamples() -> [ExportedMetrics.Sample] {
+        (service.withLock { $0 }?.stats.samples() ?? []) + (links()?.stats.samples() ?? [])
     }
     func answer(jobKey: String, kind: CallbackKind, token: String, body: [UInt8], from address: String) async -> CallbackReply {
         guard let s = service.withLock({ $0 }) else {
@@ -255,5 +253,5 @@ final class CallbacksBox: CallbackAnswering {
 final class WorkerStatsBox: Sendable {
     private let stats = Mutex<OutcomeWorkerStats?>(nil)
     func set(_ s: OutcomeWorkerStats) { stats.withLock { $0 = s } }
-    func text() -> String { stats.withLock { $0 }?.prometheusText ?? "" }
+    @Sendable func samples() -> [ExportedMetrics.Sample] { stats.withLock { $0 }?.samples() ?? [] }
 }

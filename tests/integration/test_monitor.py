@@ -3,6 +3,7 @@ BPMN diagram with the path taken and the waiting element highlighted, live; an i
 with its message and resolved with the page's Retry button; and the hub dashboard linking the page.
 Screenshots go to pytest's tmp_path (kept by pytest for the last runs)."""
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -29,6 +30,16 @@ def classes(driver, selector):
     return driver.find_element(By.CSS_SELECTOR, selector).get_attribute("class").split()
 
 
+def settled(driver, read):
+    """`read(driver)` retried while the page redraws under it (it re-renders each second)."""
+    return WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: (read(d),))[0]
+
+
+def click_retry(driver):
+    driver.find_element(By.CSS_SELECTOR, "#incidents tr button.retry").click()
+    return True
+
+
 def test_the_monitoring_page_shows_a_running_order_on_its_diagram_and_retries_an_incident(tmp_path):
     hub, demo = start_demo()
     driver = chromium(window_size="1500,1100")
@@ -47,14 +58,14 @@ def test_the_monitoring_page_shows_a_running_order_on_its_diagram_and_retries_an
         driver.find_element(By.ID, "engine").click()
         WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/dev-engine"))
         driver.get(hub.http(f"/dev-engine#instance={key}"))
-        wait = WebDriverWait(driver, 15)
+        wait = WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,))
         wait.until(lambda d: "active" in classes(d, '[data-element="WaitForApproval"]'))
-        assert "done" in classes(driver, '[data-element="ChargePayment"]')
-        assert "taken" in classes(driver, '[data-flow="Flow_toPayment"]')
-        assert "taken" not in classes(driver, '[data-flow="Flow_expired"]')
-        assert "active" not in classes(driver, '[data-element="CreateLabel"]')
-        assert driver.find_element(By.ID, "title").text.endswith("ACTIVE")
-        names = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#variables tr td:first-child")]
+        assert "done" in settled(driver, lambda d: classes(d, '[data-element="ChargePayment"]'))
+        assert "taken" in settled(driver, lambda d: classes(d, '[data-flow="Flow_toPayment"]'))
+        assert "taken" not in settled(driver, lambda d: classes(d, '[data-flow="Flow_expired"]'))
+        assert "active" not in settled(driver, lambda d: classes(d, '[data-element="CreateLabel"]'))
+        assert settled(driver, lambda d: d.find_element(By.ID, "title").text).endswith("ACTIVE")
+        names = settled(driver, lambda d: [td.text for td in d.find_elements(By.CSS_SELECTOR, "#variables tr td:first-child")])
         assert "orderId" in names
         driver.save_screenshot(str(tmp_path / "waiting-for-approval.png"))
 
@@ -63,7 +74,7 @@ def test_the_monitoring_page_shows_a_running_order_on_its_diagram_and_retries_an
         assert requests.post(mail["links"]["approve"], headers={"Accept": "application/json"}, timeout=10).status_code == 200
         wait.until(lambda d: "done" in classes(d, '[data-element="WaitForApproval"]'))
         wait.until(lambda d: d.find_element(By.ID, "title").text.endswith("COMPLETED"))
-        assert "taken" in classes(driver, '[data-flow="Flow_toDecision"]')
+        assert "taken" in settled(driver, lambda d: classes(d, '[data-flow="Flow_toDecision"]'))
         driver.save_screenshot(str(tmp_path / "shipped.png"))
 
         # An incident: listed with its message, resolved by the Retry button (one more retry first).
@@ -74,12 +85,12 @@ def test_the_monitoring_page_shows_a_running_order_on_its_diagram_and_retries_an
         engine_call(hub.http(""), "POST", f"/v2/jobs/{jobs[0]['jobKey']}/failure", {"retries": 0, "errorMessage": "the printer is on fire"})
         driver.get(hub.http(f"/dev-engine#instance={failing}"))
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#incidents tr"))
-        row = driver.find_element(By.CSS_SELECTOR, "#incidents tr")
-        assert "the printer is on fire" in row.text and "JOB_NO_RETRIES" in row.text
-        assert driver.find_element(By.ID, "nodiagram").is_displayed()
-        assert "Flaky step" in driver.find_element(By.ID, "elements").text
+        row = settled(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#incidents tr").text)
+        assert "the printer is on fire" in row and "JOB_NO_RETRIES" in row
+        assert settled(driver, lambda d: d.find_element(By.ID, "nodiagram").is_displayed())
+        assert "Flaky step" in settled(driver, lambda d: d.find_element(By.ID, "elements").text)
         driver.save_screenshot(str(tmp_path / "incident.png"))
-        row.find_element(By.CSS_SELECTOR, "button.retry").click()
+        settled(driver, click_retry)
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#incidents tr"))
         incident = engine_call(hub.http(""), "POST", "/v2/incidents/search", {"filter": {"processInstanceKey": failing}}).json()["items"][0]
         assert incident["state"] == "RESOLVED"
@@ -96,7 +107,7 @@ def test_the_dashboard_plots_rates_explains_tiles_and_inspects_a_key(make_hub, t
     driver = chromium(window_size="1400,1200")
     try:
         driver.get(hub.http("/"))
-        wait = WebDriverWait(driver, 15)
+        wait = WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,))
         wait.until(lambda d: d.find_element(By.ID, "v-published").text == "0")
         for i in range(5):
             assert requests.post(hub.http("/v1/outcomes/inspect-1"), json={"status": "progress", "data": {"i": i}}, timeout=5).status_code == 201
@@ -105,7 +116,7 @@ def test_the_dashboard_plots_rates_explains_tiles_and_inspects_a_key(make_hub, t
         wait.until(lambda d: peak(d.find_element(By.CSS_SELECTOR, "#plot-rates .now").text) >= 1)
         # The latency plot reads the histogram on /metrics, one point a second.
         wait.until(lambda d: len(d.find_element(By.CSS_SELECTOR, '#plot-latency polyline[data-series="p99"]').get_attribute("points").split()) >= 3)
-        assert "p50" in driver.find_element(By.CSS_SELECTOR, "#plot-latency .now").text
+        assert "p50" in settled(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#plot-latency .now").text)
         released = driver.find_element(By.ID, "v-released").find_element(By.XPATH, "..")
         assert "acked by every subscriber" in released.text, "each tile says what it counts"
         # The key inspector lists the retained outcomes of a key, and says so for an unknown one.

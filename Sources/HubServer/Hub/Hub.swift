@@ -77,8 +77,6 @@ public final class Hub: Sendable {
         case .success(.new(let outcome)):
             let started = HubClock.monotonicNanoseconds
             store.append(outcome) { [self] stored in
-                metrics.storeAppends.add(1, ordering: .relaxed)
-                metrics.storeLatencyMicros.add(Int((HubClock.monotonicNanoseconds - started) / 1000), ordering: .relaxed)
                 storeAppend.recordNanoseconds(Int64(HubClock.monotonicNanoseconds - started))
                 let now = HubClock.wallMilliseconds
                 switch stored {
@@ -207,9 +205,6 @@ public final class Hub: Sendable {
 /// Hub counters kept outside the core lock.
 public final class HubMetrics: Sendable {
     public let delivered = Atomic<Int>(0)
-    public let storeAppends = Atomic<Int>(0)
     public let storeFailures = Atomic<Int>(0)
-    /// Sum of durable-append latencies in microseconds (with `storeAppends`, the mean).
-    public let storeLatencyMicros = Atomic<Int>(0)
     public init() {}
 }

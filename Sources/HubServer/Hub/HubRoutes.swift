@@ -170,28 +170,25 @@ func statsJSON(hub: Hub, stats: ServerStats) -> String {
         + "\"durable\":\(hub.store.isDurable)}"
 }
 
-/// Hub counters in Prometheus text, appended to the transport's.
-func hubPrometheusText(_ hub: Hub) -> String {
-    let s = hub.snapshot()
-    let m = hub.metrics
-    func line(_ name: String, _ type: String, _ help: String, _ value: Int) -> String {
-        "# HELP affinity_\(name) \(help)\n# TYPE affinity_\(name) \(type)\naffinity_\(name) \(value)\n"
+extension Hub {
+    /// The hub's counters and gauges, for `ExportedMetrics` (see docs/metrics.md). The latency
+    /// histograms are recorded through the facade where they happen.
+    public func metricSamples() -> [ExportedMetrics.Sample] {
+        let s = snapshot()
+        return [
+            .gauge("affinity_subscriptions", s.subscriptions),
+            .gauge("affinity_keys", s.keys),
+            .gauge("affinity_retained_outcomes", s.retainedOutcomes),
+            .gauge("affinity_retained_bytes", s.retainedBytes),
+            .counter("affinity_outcomes_published_total", s.counters.published),
+            .counter("affinity_outcomes_duplicate_total", s.counters.duplicates),
+            .counter("affinity_outcomes_delivered_total", metrics.delivered.load(ordering: .relaxed)),
+            .counter("affinity_outcomes_expired_total", s.counters.expired),
+            .counter("affinity_outcomes_released_total", s.counters.released),
+            .counter("affinity_outcomes_rejected_total", s.counters.rejected),
+            .counter("affinity_outcomes_abandoned_total", s.counters.abandoned),
+            .counter("affinity_store_failures_total", metrics.storeFailures.load(ordering: .relaxed)),
+            .gauge("affinity_store_available", store.unavailableReason == nil ? 1 : 0),
+        ]
     }
-    let appends = m.storeAppends.load(ordering: .relaxed)
-    return line("subscriptions", "gauge", "Key subscriptions open.", s.subscriptions)
-        + line("keys", "gauge", "Keys with retained outcomes or subscribers.", s.keys)
-        + line("retained_outcomes", "gauge", "Outcomes retained for late subscribers.", s.retainedOutcomes)
-        + line("retained_bytes", "gauge", "Bytes charged for retained outcomes.", s.retainedBytes)
-        + line("outcomes_published_total", "counter", "Outcomes published (idempotent repeats excluded).", s.counters.published)
-        + line("outcomes_duplicate_total", "counter", "Publishes answered from idempotency.", s.counters.duplicates)
-        + line("outcomes_delivered_total", "counter", "Live deliveries to subscribers (replays excluded).", m.delivered.load(ordering: .relaxed))
-        + line("outcomes_expired_total", "counter", "Outcomes removed at the end of retention.", s.counters.expired)
-        + line("outcomes_released_total", "counter", "Keys released early after every subscriber acked.", s.counters.released)
-        + line("outcomes_rejected_total", "counter", "Publishes refused for limits.", s.counters.rejected)
-        + line("store_appends_total", "counter", "Durable store appends completed.", appends)
-        + line("store_failures_total", "counter", "Durable store appends that failed.", m.storeFailures.load(ordering: .relaxed))
-        + line("store_append_latency_microseconds_sum", "counter", "Sum of durable append latencies.", m.storeLatencyMicros.load(ordering: .relaxed))
-        + line("store_available", "gauge", "1 while the outcome store accepts writes, 0 while it refuses them (/readyz is 503).",
-               hub.store.unavailableReason == nil ? 1 : 0)
-        + line("outcomes_abandoned_total", "counter", "Publishes the store refused, rolled back without a trace.", s.counters.abandoned)
 }
