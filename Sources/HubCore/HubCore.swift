@@ -116,8 +116,14 @@ public struct HubCore: Sendable {
     }
 
     public var keyCount: Int { keys.count }
-    public var retainedOutcomes: Int { keys.values.reduce(0) { $0 + $1.outcomes.count } }
-    public var subscriptionCount: Int { subscriptionCounts.values.reduce(0, +) }
+    /// Kept as they change, so stats and metrics cost O(1) under the hub's lock, not a walk of every key.
+    public private(set) var retainedOutcomes = 0
+    public private(set) var subscriptionCount = 0
+
+    /// For tests: the counts recomputed by walking every key, which the kept ones must equal.
+    public func recountedTheSlowWay() -> (retainedOutcomes: Int, subscriptions: Int) {
+        (keys.values.reduce(0) { $0 + $1.outcomes.count }, subscriptionCounts.values.reduce(0, +))
+    }
 
     // MARK: publish
 
@@ -235,6 +241,7 @@ public struct HubCore: Sendable {
         let subscribers = keys[key]?.subscribers ?? []
         for outcome in ready { wheel.add(.outcome(key, outcome.seq), atMs: outcome.expiresAt) }
         counters.published += ready.count
+        retainedOutcomes += ready.count
         return ready.map { OutcomeDelivery(outcome: $0, subscribers: subscribers) }
     }
 
@@ -254,6 +261,7 @@ public struct HubCore: Sendable {
         state.bytes += outcome.cost
         if let idem = outcome.idempotencyKey { state.idempotency[idem] = outcome.seq }
         totalBytes += outcome.cost
+        retainedOutcomes += 1
         keys[outcome.key] = state
         wheel.add(.outcome(outcome.key, outcome.seq), atMs: outcome.expiresAt)
     }
@@ -274,6 +282,7 @@ public struct HubCore: Sendable {
                 return .failure(.storeFull("the hub holds \(config.maxKeys) keys"))
             }
             subscriptionCounts[subscriber, default: 0] += 1
+            subscriptionCount += 1
             update(key) { $0.subscribers.append(subscriber) }
         }
         var start = after ?? 0
@@ -289,14 +298,17 @@ public struct HubCore: Sendable {
             state.subscribers.remove(at: index)
             state.acked[subscriber] = nil
         }
-        if let n = subscriptionCounts[subscriber] { subscriptionCounts[subscriber] = n > 1 ? n - 1 : nil }
+        if let n = subscriptionCounts[subscriber] {
+            subscriptionCounts[subscriber] = n > 1 ? n - 1 : nil
+            subscriptionCount -= 1
+        }
         forgetIfIdle(key, nowMs: nowMs)
     }
 
     /// Removes every subscription of `subscriber` (its connection closed).
     public mutating func unsubscribeAll(_ subscriber: SubscriberRef, keys subscribed: [OutcomeKey], nowMs: Int64) {
         for key in subscribed { unsubscribe(subscriber, from: key, nowMs: nowMs) }
-        subscriptionCounts[subscriber] = nil
+        subscriptionCount -= subscriptionCounts.removeValue(forKey: subscriber) ?? 0
     }
 
     /// Retained outcomes of `key` after `after` (long-poll and SSE reads without subscribing).
@@ -356,6 +368,7 @@ public struct HubCore: Sendable {
     private mutating func release(_ key: OutcomeKey, nowMs: Int64) {
         guard var state = keys[key] else { return }
         totalBytes -= state.bytes
+        retainedOutcomes -= state.outcomes.count
         state.bytes = 0
         state.outcomes = []
         state.idempotency = [:]
@@ -382,6 +395,7 @@ public struct HubCore: Sendable {
                 }
                 guard let outcome else { continue }
                 totalBytes -= outcome.cost
+                retainedOutcomes -= 1
                 removed += 1
                 if nowEmpty { scheduleTombstone(key, nowMs: nowMs) }
             case .tombstone(let key):

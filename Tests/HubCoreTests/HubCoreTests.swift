@@ -248,3 +248,53 @@ let bob = SubscriberRef(loop: 1, id: 2)
         #expect(afterExpiry.map(\.seq) == [2])
     }
 }
+
+@Suite struct KeptCounts {
+    /// Every operation that changes retained outcomes or subscriptions, in a seeded random order:
+    /// the counts kept as they change must equal a walk of every key after each step.
+    @Test func keptCountsEqualARecountAfterEveryOperation() throws {
+        var rng = SplitMix(seed: 42)
+        var config = HubConfig()
+        config.retentionMs = 50
+        var hub = HubCore(config: config, nowMs: 0)
+        var now: Int64 = 0
+        var reserved: [(OutcomeKey, UInt64)] = []
+        let subscribers = (0..<4).map { SubscriberRef(loop: $0 % 2, id: UInt64($0)) }
+        for step in 0..<5_000 {
+            let k = key("k\(rng.next() % 6)")
+            let who = subscribers[Int(rng.next() % 4)]
+            switch rng.next() % 9 {
+            case 0: _ = hub.publish(request(k.description, rng.next() % 3 == 0 ? .completed : .progress), generatedID: "g\(step)", nowMs: now)
+            case 1: if case .success(.new(let o)) = hub.reserve(request(k.description), generatedID: "r\(step)", nowMs: now) { reserved.append((o.key, o.seq)) }
+            case 2: if !reserved.isEmpty { let (rk, seq) = reserved.removeFirst(); _ = hub.commit(rk, seq: seq, nowMs: now) }
+            case 3: if !reserved.isEmpty { let (rk, seq) = reserved.removeLast(); _ = hub.abandon(rk, seq: seq, nowMs: now) }
+            case 4: _ = hub.subscribe(who, to: k, nowMs: now)
+            case 5: hub.unsubscribe(who, from: k, nowMs: now)
+            case 6: hub.unsubscribeAll(who, keys: [k, key("k0")], nowMs: now)
+            case 7:
+                let last = hub.outcomes(of: k).last?.seq ?? 0
+                hub.ack(who, key: k, seq: rng.next() % 4 == 0 ? UInt64(rng.next() % 8) : last, session: rng.next() % 2 == 0 ? "s" : nil, nowMs: now)
+            default: now += Int64(rng.next() % 30); hub.expire(nowMs: now)
+            }
+            let recount = hub.recountedTheSlowWay()
+            #expect(hub.retainedOutcomes == recount.retainedOutcomes, "step \(step)")
+            #expect(hub.subscriptionCount == recount.subscriptions, "step \(step)")
+            if hub.retainedOutcomes != recount.retainedOutcomes || hub.subscriptionCount != recount.subscriptions { return }
+        }
+        // Every path was taken: early releases, expiries and abandons included.
+        #expect(hub.counters.released > 10 && hub.counters.expired > 100 && hub.counters.abandoned > 10, "\(hub.counters)")
+    }
+}
+
+/// A small deterministic generator, so a failing sequence replays.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
