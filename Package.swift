@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "WebSocket", targets: ["WebSocket"]),
         .library(name: "AffinityClient", targets: ["AffinityClient", "CamundaClient", "HubBytes"]),
         .library(name: "CamundaClient", targets: ["CamundaClient", "HubBytes"]),
+        // The hub's core and server, for embedding and for the allocation benchmarks (Benchmarks/).
+        .library(name: "HubCore", targets: ["HubCore", "HubBytes"]),
+        .library(name: "HubServer", targets: ["HubServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

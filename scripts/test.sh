@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests (Swift Testing), integration tests over loopback with
-# independent clients (pytest + websockets + requests + ssl), and a short fuzz run of every parser.
+# The whole test suite: unit tests (Swift Testing), the hot paths' allocation budget, integration
+# tests over loopback with independent clients (pytest + websockets + requests + ssl), and a short
+# fuzz run of every parser.
 #   FUZZ_SECONDS=0 scripts/test.sh     skips fuzzing; default 60 s per target
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,10 @@ tail -1 "$log"
 
 echo "== unit tests"
 swift test --skip-build
+
+echo "== allocation budget of the hot paths (Benchmarks/, docs/benchmarks.md)"
+if ! scripts/allocation-budget.sh >"$log" 2>&1; then grep -v "ETA" "$log" | tail -40; exit 1; fi
+grep -E "EQUAL|improved" "$log"
 
 echo "== integration tests"
 HUB_BIN="$(swift build --show-bin-path)/affinity-hub" .venv/bin/python -m pytest -q tests/integration
