@@ -4,29 +4,35 @@
 
 enum HeadParser {
     static func parse(_ head: UnsafeRawBufferPointer, limits: HTTPLimits) -> Result<HTTPRequest, HTTPError> {
-        var lines: [Range<Int>] = []
-        var lineStart = 0
+        // Every line must end in CRLF: checked over the whole head first, so the answer does not
+        // depend on which line holds the offence. Counting lines here lets the header list be
+        // allocated once, at its final size.
+        var lineCount = 1
         var i = 0
         let n = head.count
         while i < n {
             let c = head[i]
             if c == 13 {
                 guard i + 1 < n, head[i + 1] == 10 else { return .failure(.badRequest("bare CR in request head")) }
-                lines.append(lineStart..<i)
+                lineCount += 1
                 i += 2
-                lineStart = i
                 continue
             }
             if c == 10 { return .failure(.badRequest("bare LF in request head")) }
             i += 1
         }
-        lines.append(lineStart..<n)
+        /// The line starting at `start`: up to its CR, or the end of the head.
+        func line(from start: Int) -> Range<Int> {
+            var end = start
+            while end < n, head[end] != 13 { end += 1 }
+            return start..<end
+        }
 
-        guard let requestLine = lines.first else { return .failure(.badRequest("empty request")) }
+        let requestLine = line(from: 0)
         if requestLine.count > limits.maxRequestLineBytes {
             return .failure(HTTPError(414, "uri_too_long", "request line exceeds \(limits.maxRequestLineBytes) bytes"))
         }
-        if lines.count - 1 > limits.maxHeaderCount {
+        if lineCount - 1 > limits.maxHeaderCount {
             return .failure(HTTPError(431, "too_many_headers", "more than \(limits.maxHeaderCount) header fields"))
         }
         var request: HTTPRequest
@@ -34,7 +40,11 @@ enum HeadParser {
         case .failure(let e): return .failure(e)
         case .success(let r): request = r
         }
-        for line in lines.dropFirst() {
+        request.headers.reserveCapacity(lineCount - 1)
+        var next = requestLine.upperBound + 2
+        while next <= n {
+            let line = line(from: next)
+            next = line.upperBound + 2
             guard let first = line.first else { continue }
             if head[first] == 0x20 || head[first] == 0x09 { return .failure(.badRequest("obsolete line folding in header field")) }
             var colon = -1
@@ -55,35 +65,36 @@ enum HeadParser {
             request.headers.add(name, value)
         }
         if request.minorVersion == 1 {
-            let hosts = request.headers.values("Host")
-            guard hosts.count == 1 else { return .failure(.badRequest(hosts.isEmpty ? "missing Host header" : "more than one Host header")) }
+            let hosts = request.headers.count(of: "Host")
+            guard hosts == 1 else { return .failure(.badRequest(hosts == 0 ? "missing Host header" : "more than one Host header")) }
         }
         return .success(request)
     }
 
     private static func parseRequestLine(_ head: UnsafeRawBufferPointer, _ line: Range<Int>) -> Result<HTTPRequest, HTTPError> {
-        var spaces: [Int] = []
+        // Exactly two spaces: method SP target SP version.
+        var firstSpace = -1, secondSpace = -1, spaces = 0
         for j in line where head[j] == 0x20 {
-            spaces.append(j)
-            if spaces.count > 2 { break }
+            spaces += 1
+            if spaces == 1 { firstSpace = j } else if spaces == 2 { secondSpace = j } else { break }
         }
-        guard spaces.count == 2 else { return .failure(.badRequest("malformed request line")) }
-        let methodRange = line.lowerBound..<spaces[0]
-        let targetRange = spaces[0] + 1..<spaces[1]
-        let versionRange = spaces[1] + 1..<line.upperBound
+        guard spaces == 2 else { return .failure(.badRequest("malformed request line")) }
+        let methodRange = line.lowerBound..<firstSpace
+        let targetRange = firstSpace + 1..<secondSpace
+        let versionRange = secondSpace + 1..<line.upperBound
         guard !methodRange.isEmpty, methodRange.allSatisfy({ isTokenChar(head[$0]) }) else {
             return .failure(.badRequest("invalid method"))
         }
         guard !targetRange.isEmpty, targetRange.allSatisfy({ head[$0] > 0x20 && head[$0] < 0x7F }) else {
             return .failure(.badRequest("invalid request target"))
         }
-        let version = Array(UnsafeRawBufferPointer(rebasing: head[versionRange]))
-        let prefix = Array("HTTP/".utf8)
-        guard version.count == 8, Array(version[0..<5]) == prefix, version[6] == UInt8(ascii: "."),
-              (48...57).contains(version[5]), (48...57).contains(version[7]) else {
+        let v = versionRange.lowerBound
+        guard versionRange.count == 8, head[v] == UInt8(ascii: "H"), head[v + 1] == UInt8(ascii: "T"), head[v + 2] == UInt8(ascii: "T"),
+              head[v + 3] == UInt8(ascii: "P"), head[v + 4] == UInt8(ascii: "/"), head[v + 6] == UInt8(ascii: "."),
+              (48...57).contains(head[v + 5]), (48...57).contains(head[v + 7]) else {
             return .failure(.badRequest("malformed HTTP version"))
         }
-        guard version[5] == UInt8(ascii: "1"), version[7] <= UInt8(ascii: "1") else {
+        guard head[v + 5] == UInt8(ascii: "1"), head[v + 7] <= UInt8(ascii: "1") else {
             return .failure(HTTPError(505, "version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported"))
         }
         let method = String(decoding: UnsafeRawBufferPointer(rebasing: head[methodRange]), as: UTF8.self)
@@ -96,7 +107,7 @@ enum HeadParser {
                 return .failure(.badRequest("request target must be origin-form"))
             }
         }
-        return .success(HTTPRequest(method: method, target: target, minorVersion: Int(version[7] - 48)))
+        return .success(HTTPRequest(method: method, target: target, minorVersion: Int(head[v + 7] - 48)))
     }
 
     /// `http://host/path?q` → `/path?q` (RFC 9112 §3.2.2: servers accept absolute-form).

@@ -187,8 +187,8 @@ public struct RequestParser: Sendable {
 
     private mutating func beginBody(_ head: HTTPRequest) -> Step {
         let h = head.headers
-        let te = h.values("Transfer-Encoding")
-        let cl = h.values("Content-Length")
+        let chunked = h.count(of: "Transfer-Encoding") > 0
+        let contentLength = h.agreedValue("Content-Length")
         var expectsContinue = false
         if let expect = h["Expect"] {
             guard trimOWS(expect).lowercased() == "100-continue" else {
@@ -196,8 +196,8 @@ public struct RequestParser: Sendable {
             }
             expectsContinue = head.minorVersion == 1
         }
-        if !te.isEmpty {
-            if !cl.isEmpty { return fail(.badRequest("both Transfer-Encoding and Content-Length: refused (request smuggling)")) }
+        if chunked {
+            if contentLength != .absent { return fail(.badRequest("both Transfer-Encoding and Content-Length: refused (request smuggling)")) }
             if head.minorVersion == 0 { return fail(.badRequest("Transfer-Encoding in an HTTP/1.0 request")) }
             let codings = h.tokens("Transfer-Encoding")
             guard codings.last == "chunked" else { return fail(.badRequest("Transfer-Encoding must end with chunked")) }
@@ -208,10 +208,11 @@ public struct RequestParser: Sendable {
             return continueBody()
         }
         var length = 0
-        if !cl.isEmpty {
-            guard let first = cl.first, cl.allSatisfy({ $0 == first }), let n = Self.decimal(first) else {
-                return fail(.badRequest("invalid or conflicting Content-Length"))
-            }
+        switch contentLength {
+        case .absent: break
+        case .conflicting: return fail(.badRequest("invalid or conflicting Content-Length"))
+        case .value(let text):
+            guard let n = Self.decimal(text) else { return fail(.badRequest("invalid or conflicting Content-Length")) }
             length = n
         }
         if length > limits.maxBodyBytes {

@@ -50,6 +50,7 @@ public struct JSONScanner {
             s.skipWhitespace()
             guard s.peek == UInt8(ascii: "{") else { throw s.error("expected a JSON object") }
             var members = Members()
+            members.ranges.reserveCapacity(4)
             s.i += 1
             s.skipWhitespace()
             if s.peek == UInt8(ascii: "}") { s.i += 1 } else {
@@ -207,9 +208,15 @@ public struct JSONScanner {
 
     /// Unescapes a validated string token (quotes included in `range`).
     private func unescape(_ range: Range<Int>) throws(JSONError) -> String {
-        var out = [UInt8]()
         var k = range.lowerBound + 1
         let end = range.upperBound - 1
+        // Most strings (member names, statuses, ids) have no escape: their bytes are the string,
+        // already checked as UTF-8 by the scan.
+        if !bytes[k..<end].contains(UInt8(ascii: "\\")) {
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[k..<end]), as: UTF8.self)
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(end - k)
         var pendingHigh: UInt32?
         func appendScalar(_ v: UInt32) {
             let scalar = Unicode.Scalar(v) ?? "\u{FFFD}"

@@ -34,23 +34,62 @@ public struct Outcome: Sendable, Equatable {
 
     /// `{"type":"outcome","key":…,"seq":…,"id":…,"status":…,"publishedAt":…,"data":…}`
     public func envelope() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(data.count + 128 + key.value.utf8.count + id.utf8.count)
-        out.append(contentsOf: #"{"type":"outcome","key":""#.utf8)
-        out.append(contentsOf: key.value.utf8)        // key characters need no escaping
-        out.append(contentsOf: #"","seq":"#.utf8)
-        out.append(contentsOf: String(seq).utf8)
-        out.append(contentsOf: #","id":"#.utf8)
-        out.append(contentsOf: JSONText.quoted(id).utf8)
-        out.append(contentsOf: #","status":""#.utf8)
-        out.append(contentsOf: status.rawValue.utf8)
-        out.append(contentsOf: #"","publishedAt":"#.utf8)
-        out.append(contentsOf: String(publishedAt).utf8)
-        out.append(contentsOf: #","data":"#.utf8)
-        out.append(contentsOf: data)
-        out.append(UInt8(ascii: "}"))
-        return out
+        [UInt8](unsafeUninitializedCapacity: envelopeCount) { buffer, initialized in
+            initialized = writeEnvelope(into: UnsafeMutableRawBufferPointer(buffer))
+        }
     }
+
+    private static let envelopeParts = (
+        start: Array(#"{"type":"outcome","key":""#.utf8), seq: Array(#"","seq":"#.utf8), id: Array(#","id":"#.utf8),
+        status: Array(#","status":""#.utf8), publishedAt: Array(#"","publishedAt":"#.utf8), data: Array(#","data":"#.utf8))
+
+    /// The envelope's length in bytes, so a buffer can be sized before it is written (the
+    /// delivered frame puts its header in front of it in one allocation).
+    public var envelopeCount: Int {
+        let p = Self.envelopeParts
+        return p.start.count + key.value.utf8.count + p.seq.count + decimalCount(seq) + p.id.count + quotedIDCount
+            + p.status.count + status.rawValue.utf8.count + p.publishedAt.count + decimalCount(UInt64(max(0, publishedAt)))
+            + p.data.count + data.count + 1
+    }
+
+    /// Writes the envelope at the start of `out` (at least `envelopeCount` bytes); returns its length.
+    public func writeEnvelope(into out: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(out.count >= envelopeCount, "envelope buffer too small")
+        var at = 0
+        func put(_ bytes: some Collection<UInt8>) {
+            for byte in bytes { out[at] = byte; at += 1 }
+        }
+        func putDecimal(_ value: UInt64) {
+            let n = decimalCount(value)
+            var v = value
+            for i in stride(from: n - 1, through: 0, by: -1) { out[at + i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+            at += n
+        }
+        let p = Self.envelopeParts
+        put(p.start); put(key.value.utf8)          // key characters need no escaping
+        put(p.seq); putDecimal(seq)
+        put(p.id)
+        if idNeedsEscaping { put(JSONText.quoted(id).utf8) } else { put(CollectionOfOne(UInt8(ascii: "\""))); put(id.utf8); put(CollectionOfOne(UInt8(ascii: "\""))) }
+        put(p.status); put(status.rawValue.utf8)
+        put(p.publishedAt); putDecimal(UInt64(max(0, publishedAt)))
+        put(p.data)
+        data.withUnsafeBytes { src in
+            if let base = src.baseAddress, src.count > 0 { (out.baseAddress! + at).copyMemory(from: base, byteCount: src.count) }
+        }
+        at += data.count
+        out[at] = UInt8(ascii: "}")
+        return at + 1
+    }
+
+    /// Generated and most client ids are printable ASCII without quotes or backslashes.
+    private var idNeedsEscaping: Bool { !id.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C } }
+    private var quotedIDCount: Int { idNeedsEscaping ? JSONText.quoted(id).utf8.count : id.utf8.count + 2 }
+}
+
+private func decimalCount(_ value: UInt64) -> Int {
+    var n = 1, v = value
+    while v >= 10 { v /= 10; n += 1 }
+    return n
 }
 
 /// Client-chosen names the hub stores (outcome ids, idempotency keys, session names): 1 to
@@ -82,7 +121,7 @@ public struct PublishRequest: Sendable {
         case .success(let m): members = m
         }
         var status = OutcomeStatus.completed
-        var data: [UInt8] = Array("null".utf8)
+        var data: [UInt8]?
         var id: String?
         for (name, range) in members.ranges {
             switch name {
@@ -101,8 +140,8 @@ public struct PublishRequest: Sendable {
                 return .failure(.invalidOutcome("unknown member \"\(name)\" (expected status, data, id)"))
             }
         }
-        if data.count > maxDataBytes { return .failure(.outcomeTooLarge(maxDataBytes)) }
+        if let data, data.count > maxDataBytes { return .failure(.outcomeTooLarge(maxDataBytes)) }
         if let error = checkToken(idempotencyKey, "Idempotency-Key") { return .failure(error) }
-        return .success(PublishRequest(key: key, status: status, data: data, id: id, idempotencyKey: idempotencyKey ?? id))
+        return .success(PublishRequest(key: key, status: status, data: data ?? Array("null".utf8), id: id, idempotencyKey: idempotencyKey ?? id))
     }
 }

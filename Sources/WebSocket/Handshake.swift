@@ -32,7 +32,11 @@ public enum Handshake {
 
     /// `base64(SHA-1(key + GUID))`.
     public static func acceptValue(forKey key: String) -> String {
-        Base64.encode(SHA1.digest(Array((key + guid).utf8)))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(key.utf8.count + guid.utf8.count)
+        bytes.append(contentsOf: key.utf8)
+        bytes.append(contentsOf: guid.utf8)
+        return Base64.encode(SHA1.digest(bytes))
     }
 
     /// Whether the request asks for a WebSocket upgrade at all (routes use this to choose between
@@ -53,29 +57,32 @@ public enum Handshake {
                                       headers: [("Upgrade", "websocket"), ("Connection", "Upgrade")]))
         }
         guard h.contains("Connection", token: "upgrade") else { return .failure(.badRequest("Connection header must contain upgrade")) }
-        let versions = h.values("Sec-WebSocket-Version").map { trimOWS($0) }
-        guard versions == ["13"] else {
+        guard h.count(of: "Sec-WebSocket-Version") == 1, trimOWS(h["Sec-WebSocket-Version"]!) == "13" else {
             return .failure(HTTPError(426, "unsupported_websocket_version", "only Sec-WebSocket-Version 13 is supported",
                                       headers: [("Sec-WebSocket-Version", "13")]))
         }
-        let keys = h.values("Sec-WebSocket-Key")
-        guard keys.count == 1, let decoded = Base64.decode(trimOWS(keys[0])), decoded.count == 16 else {
+        guard h.count(of: "Sec-WebSocket-Key") == 1, let key = h["Sec-WebSocket-Key"].map({ trimOWS($0) }),
+              let decoded = Base64.decode(key), decoded.count == 16 else {
             return .failure(.badRequest("Sec-WebSocket-Key must be the base64 of 16 bytes"))
         }
         if let allowed = config.allowedOrigins, let origin = h["Origin"], !allowed.contains(origin) {
             return .failure(HTTPError(403, "origin_not_allowed", "origin \(origin) is not allowed"))
         }
-        var headers: [(String, String)] = [
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Accept", acceptValue(forKey: trimOWS(keys[0]))),
-        ]
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(5)
+        headers.append(("Upgrade", "websocket"))
+        headers.append(("Connection", "Upgrade"))
+        headers.append(("Sec-WebSocket-Accept", acceptValue(forKey: key)))
         // Subprotocol tokens are case-sensitive (RFC 6455 §4.1), so compare them as sent.
-        let offered = h.values("Sec-WebSocket-Protocol").flatMap { $0.split(separator: ",") }.map { trimOWS($0) }
-        let subprotocol = config.subprotocols.first { offered.contains($0) }
-            ?? (config.selectsBearerSubprotocol ? offered.first { $0.hasPrefix("bearer.") } : nil)
+        var subprotocol: String?
+        if h.count(of: "Sec-WebSocket-Protocol") > 0 {
+            let offered = h.values("Sec-WebSocket-Protocol").flatMap { $0.split(separator: ",") }.map { trimOWS($0) }
+            subprotocol = config.subprotocols.first { offered.contains($0) }
+                ?? (config.selectsBearerSubprotocol ? offered.first { $0.hasPrefix("bearer.") } : nil)
+        }
         if let subprotocol { headers.append(("Sec-WebSocket-Protocol", subprotocol)) }
-        let deflate = DeflateNegotiation.negotiate(h.values("Sec-WebSocket-Extensions"), config: config.deflate)
+        let offers = h.count(of: "Sec-WebSocket-Extensions") > 0 ? h.values("Sec-WebSocket-Extensions") : []
+        let deflate = offers.isEmpty ? nil : DeflateNegotiation.negotiate(offers, config: config.deflate)
         if let deflate { headers.append(("Sec-WebSocket-Extensions", deflate.responseHeader)) }
         return .success(AcceptedHandshake(response: HTTPResponse(status: 101, headers: headers), subprotocol: subprotocol, deflate: deflate))
     }

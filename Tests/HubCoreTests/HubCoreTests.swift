@@ -298,3 +298,17 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct Envelope {
+    @Test func theEnvelopeIsWrittenInOnePassWithItsLengthKnownInAdvance() {
+        for (id, quoted) in [("a3f1", "\"a3f1\""), ("say \"hi\"\n", #""say \"hi\"\n""#)] {
+            for seq: UInt64 in [1, 9, 10, 12_345_678_901] {
+                let o = Outcome(key: key("order-1"), seq: seq, id: id, status: .completed, data: Array(#"{"ok":true}"#.utf8),
+                                publishedAt: 1_800_000_000_123, expiresAt: 0)
+                let text = String(decoding: o.envelope(), as: UTF8.self)
+                #expect(text == #"{"type":"outcome","key":"order-1","seq":\#(seq),"id":\#(quoted),"status":"completed","publishedAt":1800000000123,"data":{"ok":true}}"#)
+                #expect(o.envelopeCount == o.envelope().count)
+            }
+        }
+    }
+}
