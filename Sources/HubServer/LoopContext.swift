@@ -158,6 +158,8 @@ public final class LoopContext {
         for id in ids { sinks[id]?.deliver(outcome) }
     }
 
+    func deliver(_ outcome: SharedOutcome, to id: UInt64) { sinks[id]?.deliver(outcome) }
+
     /// Drops whatever is still open (the drain deadline passed).
     func abortAll() {
         for connection in Array(connections.values) { connection.abort() }

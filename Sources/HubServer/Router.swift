@@ -18,7 +18,8 @@ public enum Route: Sendable {
 }
 
 public struct Router: Sendable {
-    private var exact: [String: Route] = [:]
+    /// Keyed by Substring so a request path (a slice of its target) is looked up without a copy.
+    private var exact: [Substring: Route] = [:]
     private var templates: [(segments: [Substring], route: Route)] = []
     /// Routes for whatever else starts with a prefix (an API's own "not found"), longest first.
     private var fallbacks: [(prefix: String, route: Route)] = []
@@ -29,7 +30,7 @@ public struct Router: Sendable {
         if path.contains("{") {
             templates.append((path.split(separator: "/", omittingEmptySubsequences: false), route))
         } else {
-            exact[path] = route
+            exact[Substring(path)] = route
         }
     }
 
@@ -41,7 +42,7 @@ public struct Router: Sendable {
 
     /// The route for `path` and its captured parameters.
     public func match(_ path: Substring) -> (Route, [String: String])? {
-        if let route = exact[String(path)] { return (route, [:]) }
+        if let route = exact[path] { return (route, [:]) }
         // Walk each template's segments over the path's bytes: no split arrays per request.
         outer: for (template, route) in templates {
             var params: [String: String] = [:]

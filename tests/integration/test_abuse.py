@@ -12,8 +12,8 @@ from rawws import RawWS
 
 def metric(hub, name):
     text = requests.get(hub.http("/metrics")).text
-    m = re.search(rf"^affinity_{name} (\d+)$", text, re.M)
-    return int(m.group(1))
+    m = re.search(rf"^affinity_{name} ([0-9.]+)$", text, re.M)  # gauges render as 12.0
+    return int(float(m.group(1)))
 
 
 def test_a_client_that_stops_reading_is_closed_and_others_continue(make_hub):

@@ -81,7 +81,7 @@ public final class Hub: Sendable {
                 let now = HubClock.wallMilliseconds
                 switch stored {
                 case .success:
-                    let (receivers, handedOff) = core.withLock { core -> ([SubscriberRef], [Outcome]) in
+                    let (receivers, handedOff) = core.withLock { core -> ([SubscriberRef], [OutcomeDelivery]) in
                         let handedOff = post(core.commit(outcome.key, seq: outcome.seq, nowMs: now))
                         return (core.subscribers(of: outcome.key), handedOff)
                     }
@@ -100,7 +100,7 @@ public final class Hub: Sendable {
     /// committed and delivered inside one lock and the answer is immediate.
     func publishInMemory(_ request: PublishRequest) -> Result<PublishResult, HubError> {
         let now = HubClock.wallMilliseconds
-        let (result, handedOff) = core.withLock { core -> (Result<PublishResult, HubError>, [Outcome]) in
+        let (result, handedOff) = core.withLock { core -> (Result<PublishResult, HubError>, [OutcomeDelivery]) in
             let result = core.publish(request, generatedID: makeID(), nowMs: now)
             guard case .success(let published) = result, !published.duplicate else { return (result, []) }
             return (result, post([OutcomeDelivery(outcome: published.outcome, subscribers: published.subscribers)]))
@@ -111,10 +111,10 @@ public final class Hub: Sendable {
 
     /// Publish-to-deliver latency of outcomes just handed to the loops, recorded after the core
     /// lock is released (the histogram takes a lock of its own).
-    private func recordHandOff(_ outcomes: [Outcome]) {
-        guard !outcomes.isEmpty else { return }
+    private func recordHandOff(_ deliveries: [OutcomeDelivery]) {
+        guard !deliveries.isEmpty else { return }
         let now = HubClock.wallMilliseconds
-        for o in outcomes { publishToDeliver.recordMilliseconds(max(0, now - o.publishedAt)) }
+        for d in deliveries { publishToDeliver.recordMilliseconds(max(0, now - d.outcome.publishedAt)) }
     }
 
     /// Registers `observer` for every outcome committed from now on (see `commitObservers`).
@@ -133,25 +133,38 @@ public final class Hub: Sendable {
     /// deliveries of one key reach every loop in seq order.
     /// Returns the outcomes handed off, for `recordHandOff` once the lock is released.
     @discardableResult
-    private func post(_ deliveries: [OutcomeDelivery]) -> [Outcome] {
+    private func post(_ deliveries: [OutcomeDelivery]) -> [OutcomeDelivery] {
         guard !deliveries.isEmpty else { return [] }
         let observers = commitObservers.withLock { $0 }
         for observer in observers { for delivery in deliveries { observer(delivery.outcome) } }
         let loopRefs = loops.withLock { $0 }
         for delivery in deliveries where !delivery.subscribers.isEmpty {
             let shared = SharedOutcome(delivery.outcome)
-            var byLoop: [Int: [UInt64]] = [:]
-            for s in delivery.subscribers { byLoop[s.loop, default: []].append(s.id) }
-            for (loop, ids) in byLoop where loop < loopRefs.count {
-                loopRefs[loop].execute { $0.deliver(shared, to: ids) }
+            let subscribers = delivery.subscribers
+            if subscribers.count == 1 {
+                // The common case (a key awaited by one request): one hop, no grouping.
+                let s = subscribers[0]
+                if s.loop < loopRefs.count { loopRefs[s.loop].execute { $0.deliver(shared, to: s.id) } }
+            } else {
+                // One hop per loop that has subscribers (loops are few: one per core).
+                for loop in loopRefs.indices {
+                    var ids: [UInt64] = []
+                    for s in subscribers where s.loop == loop { ids.append(s.id) }
+                    if !ids.isEmpty { loopRefs[loop].execute { [ids] in $0.deliver(shared, to: ids) } }
+                }
             }
-            metrics.delivered.add(delivery.subscribers.count, ordering: .relaxed)
+            metrics.delivered.add(subscribers.count, ordering: .relaxed)
         }
-        return deliveries.map(\.outcome)
+        return deliveries
     }
 
     private func makeID() -> String {
-        "o-\(idPrefix)-\(nextOutcomeID.add(1, ordering: .relaxed).oldValue)"
+        var id = "o-"
+        id.reserveCapacity(24 + idPrefix.utf8.count)
+        id += idPrefix
+        id += "-"
+        id += String(nextOutcomeID.add(1, ordering: .relaxed).oldValue)
+        return id
     }
 
     // MARK: subscribe

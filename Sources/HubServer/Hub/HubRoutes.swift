@@ -118,8 +118,15 @@ private func publish(_ request: HTTPRequest, key: OutcomeKey, hub: Hub, access: 
                 if e.status == 429 || e.status == 503 { headers.append(("Retry-After", "1")) }
                 exchange.respond(HTTPResponse(error: HTTPError(e.status, e.code, e.message, headers: headers)))
             case .success(let r):
-                exchange.respond(.json(r.duplicate ? 200 : 201, publishReceipt(r),
-                                       headers: [("Location", "/v1/outcomes/\(key.value)?after=\(r.outcome.seq - 1)")]))
+                var location: [UInt8] = []
+                location.reserveCapacity(32 + key.value.utf8.count)
+                location.append(contentsOf: "/v1/outcomes/".utf8)
+                location.append(contentsOf: key.value.utf8)
+                location.append(contentsOf: "?after=".utf8)
+                appendDecimal(r.outcome.seq - 1, to: &location)
+                exchange.respond(HTTPResponse(status: r.duplicate ? 200 : 201,
+                                              headers: [("Content-Type", "application/json"), ("Location", String(decoding: location, as: UTF8.self))],
+                                              body: publishReceiptBytes(r)))
             }
         }
     }

@@ -23,10 +23,40 @@ extension LoopContext {
     }
 }
 
-/// The publisher's answer: `{"key","seq","id","status","subscribers","duplicate"}`.
+/// The publisher's answer: `{"key","seq","id","status","subscribers","duplicate"}`, written once
+/// into bytes sized for it (the HTTP body as it is sent).
+func publishReceiptBytes(_ r: PublishResult, extra: String = "") -> [UInt8] {
+    let id = JSONText.quoted(r.outcome.id)
+    var out: [UInt8] = []
+    out.reserveCapacity(96 + extra.utf8.count + r.outcome.key.value.utf8.count + id.utf8.count)
+    out.append(UInt8(ascii: "{"))
+    out.append(contentsOf: extra.utf8)
+    out.append(contentsOf: #""key":""#.utf8)
+    out.append(contentsOf: r.outcome.key.value.utf8)
+    out.append(contentsOf: #"","seq":"#.utf8)
+    appendDecimal(r.outcome.seq, to: &out)
+    out.append(contentsOf: #","id":"#.utf8)
+    out.append(contentsOf: id.utf8)
+    out.append(contentsOf: #","status":""#.utf8)
+    out.append(contentsOf: r.outcome.status.rawValue.utf8)
+    out.append(contentsOf: #"","subscribers":"#.utf8)
+    appendDecimal(UInt64(r.subscribers.count), to: &out)
+    out.append(contentsOf: r.duplicate ? #","duplicate":true}"#.utf8 : #","duplicate":false}"#.utf8)
+    return out
+}
+
 func publishReceipt(_ r: PublishResult, extra: String = "") -> String {
-    "{\(extra)\"key\":\"\(r.outcome.key.value)\",\"seq\":\(r.outcome.seq),\"id\":\(JSONText.quoted(r.outcome.id)),"
-        + "\"status\":\"\(r.outcome.status.rawValue)\",\"subscribers\":\(r.subscribers.count),\"duplicate\":\(r.duplicate)}"
+    String(decoding: publishReceiptBytes(r, extra: extra), as: UTF8.self)
+}
+
+/// Appends `value` in decimal without an intermediate string.
+func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+    var digits = 1, v = value
+    while v >= 10 { v /= 10; digits += 1 }
+    let start = out.count
+    out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+    v = value
+    for i in stride(from: start + digits - 1, through: start, by: -1) { out[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
 }
 
 extension Hub {
