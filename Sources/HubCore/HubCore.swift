@@ -1,6 +1,8 @@
 // The hub's state machine: retained outcomes per key, subscriptions, idempotency, sessions and
-// acks. Pure and deterministic: no I/O, no threads, time passed in (`nowMs`). The server wraps
-// one instance in a Mutex; because subscribe (replay + register) and publish (append + fan-out
+// acks. Pure and deterministic: no I/O, no threads, time passed in (`nowMs`). The server splits
+// keys over several instances (shards, by key hash), each in its own Mutex, sharing one
+// `HubBudget` for the hub-wide limits; a key lives in one shard, so everything about a key is
+// decided under one lock. Because subscribe (replay + register) and publish (append + fan-out
 // list) are each one call under that lock, a subscriber racing a publish gets the outcome exactly
 // once: in the replay if the publish came first, live otherwise.
 //
@@ -60,6 +62,14 @@ public struct HubCounters: Sendable {
     public var rejected = 0
     /// Publishes the store refused (rolled back).
     public var abandoned = 0
+
+    public init() {}
+
+    /// Adds another shard's counters.
+    public mutating func add(_ other: HubCounters) {
+        published += other.published; duplicates += other.duplicates; expired += other.expired
+        released += other.released; rejected += other.rejected; abandoned += other.abandoned
+    }
 }
 
 public struct HubCore: Sendable {
@@ -105,13 +115,16 @@ public struct HubCore: Sendable {
 
     private var keys: [OutcomeKey: KeyState] = [:]
     private var sessions: [String: Session] = [:]
-    private var subscriptionCounts: [SubscriberRef: Int] = [:]
     private var wheel: ExpiryWheel
+    /// The hub-wide key and byte limits, shared with the other shards.
+    public let budget: HubBudget
+    /// Bytes retained by this shard (the budget holds the hub's total).
     public private(set) var totalBytes = 0
     public private(set) var counters = HubCounters()
 
-    public init(config: HubConfig = HubConfig(), nowMs: Int64) {
+    public init(config: HubConfig = HubConfig(), budget: HubBudget = HubBudget(), nowMs: Int64) {
         self.config = config
+        self.budget = budget
         wheel = ExpiryWheel(nowMs: nowMs)
     }
 
@@ -122,7 +135,7 @@ public struct HubCore: Sendable {
 
     /// For tests: the counts recomputed by walking every key, which the kept ones must equal.
     public func recountedTheSlowWay() -> (retainedOutcomes: Int, subscriptions: Int) {
-        (keys.values.reduce(0) { $0 + $1.outcomes.count }, subscriptionCounts.values.reduce(0, +))
+        (keys.values.reduce(0) { $0 + $1.outcomes.count }, keys.values.reduce(0) { $0 + $1.subscribers.count })
     }
 
     // MARK: publish
@@ -158,23 +171,25 @@ public struct HubCore: Sendable {
             counters.rejected += 1
             return .failure(.outcomeTooLarge(config.maxDataBytes))
         }
-        if keys[key] == nil && keys.count >= config.maxKeys {
-            counters.rejected += 1
-            return .failure(.storeFull("the hub holds \(config.maxKeys) keys"))
+        if keys[key] == nil {
+            guard budget.takeKey(limit: config.maxKeys) else {
+                counters.rejected += 1
+                return .failure(.storeFull("the hub holds \(config.maxKeys) keys"))
+            }
+            keys[key] = KeyState()
         }
-        if keys[key] == nil { keys[key] = KeyState() }
         let outcome = Outcome(key: key, seq: keys[key]!.nextSeq, id: request.id ?? generatedID(), status: request.status,
                               data: request.data, publishedAt: nowMs, expiresAt: nowMs + config.retentionMs,
                               idempotencyKey: request.idempotencyKey)
         let cost = outcome.cost
-        let (limits, total) = (config, totalBytes)
+        let (limits, budget) = (config, budget)
         // Mutated in place through the dictionary's accessor: copying the state out and back would
         // copy the key's outcome array on every publish (copy-on-write sees two owners).
         let refusal = update(key) { state -> HubError? in
             if state.outcomes.count + state.inFlight.count >= limits.maxOutcomesPerKey || state.bytes + cost > limits.maxBytesPerKey {
                 return .keyFull("key \(key) holds its maximum of \(limits.maxOutcomesPerKey) outcomes or \(limits.maxBytesPerKey) bytes")
             }
-            if total + cost > limits.maxTotalBytes {
+            if !budget.charge(cost, limit: limits.maxTotalBytes) {
                 return .storeFull("the hub's retained outcomes reached \(limits.maxTotalBytes) bytes")
             }
             state.nextSeq += 1
@@ -222,6 +237,7 @@ public struct HubCore: Sendable {
         }
         guard cost > 0 else { return [] }
         totalBytes -= cost
+        budget.refund(cost)
         counters.abandoned += 1
         let delivered = deliveries(of: ready, key: key)
         forgetIfIdle(key, nowMs: nowMs)
@@ -255,6 +271,9 @@ public struct HubCore: Sendable {
         guard outcome.expiresAt > nowMs else { return }
         var state = keys[outcome.key] ?? KeyState()
         guard !state.outcomes.contains(where: { $0.seq == outcome.seq }) else { return }
+        // What a restart reads back was accepted before: it is charged, never refused.
+        if keys[outcome.key] == nil { _ = budget.takeKey(limit: .max) }
+        budget.chargeUnconditionally(outcome.cost)
         state.outcomes.append(outcome)
         state.outcomes.sort { $0.seq < $1.seq }
         state.nextSeq = max(state.nextSeq, outcome.seq + 1)
@@ -273,18 +292,20 @@ public struct HubCore: Sendable {
     /// key ever had (its history was forgotten after expiry), everything retained is replayed.
     public mutating func subscribe(_ subscriber: SubscriberRef, to key: OutcomeKey, after: UInt64? = nil,
                                    session: String? = nil, nowMs: Int64) -> Result<[Outcome], HubError> {
-        let known = keys[key]
-        if known?.subscribers.contains(subscriber) != true {
-            if subscriptionCounts[subscriber, default: 0] >= config.maxSubscriptionsPerSubscriber {
-                return .failure(.keyFull("at most \(config.maxSubscriptionsPerSubscriber) subscriptions per connection"))
-            }
-            if known == nil && keys.count >= config.maxKeys {
+        // (How many keys one connection may subscribe to is the connection's to bound: its keys
+        // spread over every shard.)
+        if keys[key] == nil {
+            guard budget.takeKey(limit: config.maxKeys) else {
                 return .failure(.storeFull("the hub holds \(config.maxKeys) keys"))
             }
-            subscriptionCounts[subscriber, default: 0] += 1
-            subscriptionCount += 1
-            update(key) { $0.subscribers.append(subscriber) }
+            keys[key] = KeyState()
         }
+        let added = update(key) { state -> Bool in
+            guard !state.subscribers.contains(subscriber) else { return false }
+            state.subscribers.append(subscriber)
+            return true
+        }
+        if added { subscriptionCount += 1 }
         var start = after ?? 0
         if let session, let acked = sessions[session]?.acks[key] { start = max(start, acked) }
         let state = keys[key]!
@@ -298,17 +319,13 @@ public struct HubCore: Sendable {
             state.subscribers.remove(at: index)
             state.acked[subscriber] = nil
         }
-        if let n = subscriptionCounts[subscriber] {
-            subscriptionCounts[subscriber] = n > 1 ? n - 1 : nil
-            subscriptionCount -= 1
-        }
+        subscriptionCount -= 1
         forgetIfIdle(key, nowMs: nowMs)
     }
 
     /// Removes every subscription of `subscriber` (its connection closed).
     public mutating func unsubscribeAll(_ subscriber: SubscriberRef, keys subscribed: [OutcomeKey], nowMs: Int64) {
         for key in subscribed { unsubscribe(subscriber, from: key, nowMs: nowMs) }
-        subscriptionCount -= subscriptionCounts.removeValue(forKey: subscriber) ?? 0
     }
 
     /// Retained outcomes of `key` after `after` (long-poll and SSE reads without subscribing).
@@ -368,6 +385,7 @@ public struct HubCore: Sendable {
     private mutating func release(_ key: OutcomeKey, nowMs: Int64) {
         guard var state = keys[key] else { return }
         totalBytes -= state.bytes
+        budget.refund(state.bytes)
         retainedOutcomes -= state.outcomes.count
         state.bytes = 0
         state.outcomes = []
@@ -395,6 +413,7 @@ public struct HubCore: Sendable {
                 }
                 guard let outcome else { continue }
                 totalBytes -= outcome.cost
+                budget.refund(outcome.cost)
                 retainedOutcomes -= 1
                 removed += 1
                 if nowEmpty { scheduleTombstone(key, nowMs: nowMs) }
@@ -402,7 +421,7 @@ public struct HubCore: Sendable {
                 guard var state = keys[key] else { continue }
                 state.tombstoneScheduled = false
                 keys[key] = state
-                if state.isIdle { keys[key] = nil }
+                if state.isIdle { forget(key) }
             case .session(let name):
                 guard let s = sessions[name] else { continue }
                 if s.expiresAt <= nowMs { sessions[name] = nil } else { wheel.add(.session(name), atMs: s.expiresAt) }
@@ -423,6 +442,11 @@ public struct HubCore: Sendable {
 
     private mutating func forgetIfIdle(_ key: OutcomeKey, nowMs: Int64) {
         guard let state = keys[key], state.isIdle else { return }
-        if state.nextSeq == 1 { keys[key] = nil } else { scheduleTombstone(key, nowMs: nowMs) }
+        if state.nextSeq == 1 { forget(key) } else { scheduleTombstone(key, nowMs: nowMs) }
+    }
+
+    private mutating func forget(_ key: OutcomeKey) {
+        keys[key] = nil
+        budget.returnKey()
     }
 }

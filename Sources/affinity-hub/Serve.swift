@@ -50,6 +50,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Outcomes retained per key. Default 64.") var maxOutcomesPerKey: Int?
     @Option(help: "Largest outcome data, bytes. Default 262144.") var maxDataBytes: Int?
     @Option(help: "Bytes retained in all. Default 268435456.") var maxRetainedBytes: Int?
+    @Option(help: "Keys the hub holds at once (retained outcomes or subscribers). Default 1000000.") var maxKeys: Int?
+    @Option(help: "Keys one multiplexed WebSocket may subscribe to at once. Default 10000.") var maxSubscriptionsPerConnection: Int?
     @Option(help: "Messages per second one multiplexed client may send. Default 1000.") var messagesPerSecond: Int?
     @Option(help: "Connections one client address may hold (0 = no limit, the default: behind a proxy every client shares one address).")
     var maxConnectionsPerClient: Int?
@@ -119,6 +121,9 @@ struct Serve: ParsableCommand {
         hubConfig.maxOutcomesPerKey = try s.int("max-outcomes-per-key", flag: maxOutcomesPerKey, default: hubConfig.maxOutcomesPerKey)
         hubConfig.maxDataBytes = try s.int("max-data-bytes", flag: maxDataBytes, default: hubConfig.maxDataBytes)
         hubConfig.maxTotalBytes = try s.int("max-retained-bytes", flag: maxRetainedBytes, default: hubConfig.maxTotalBytes)
+        hubConfig.maxKeys = try s.int("max-keys", flag: maxKeys, default: hubConfig.maxKeys)
+        hubConfig.maxSubscriptionsPerSubscriber = try s.int("max-subscriptions-per-connection", flag: maxSubscriptionsPerConnection,
+                                                            default: hubConfig.maxSubscriptionsPerSubscriber)
         var limits = InterfaceLimits()
         limits.messagesPerSecond = try s.int("messages-per-second", flag: messagesPerSecond, default: limits.messagesPerSecond)
 

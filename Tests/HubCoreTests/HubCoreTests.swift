@@ -123,17 +123,53 @@ let bob = SubscriberRef(loop: 1, id: 2)
         #expect(onlyBob.subscribers == [bob])
     }
 
-    @Test func subscriptionsPerSubscriberAreBounded() throws {
-        var config = HubConfig()
-        config.maxSubscriptionsPerSubscriber = 2
-        var hub = HubCore(config: config, nowMs: 0)
+    @Test func unsubscribingEverythingLeavesNoSubscription() throws {
+        var hub = HubCore(nowMs: 0)
         _ = try hub.subscribe(alice, to: key("a"), nowMs: 0).get()
         _ = try hub.subscribe(alice, to: key("b"), nowMs: 0).get()
-        let third = hub.subscribe(alice, to: key("c"), nowMs: 0)
-        #expect(throws: HubError.self) { try third.get() }
         hub.unsubscribeAll(alice, keys: [key("a"), key("b")], nowMs: 0)
-        #expect(hub.subscriptionCount == 0)
-        _ = try hub.subscribe(alice, to: key("c"), nowMs: 0).get()
+        #expect(hub.subscriptionCount == 0 && hub.keyCount == 0 && hub.budget.keys == 0)
+    }
+}
+
+/// Shards of one hub share its key and byte limits through one `HubBudget`.
+@Suite struct SharedBudget {
+    @Test func keysAreCountedAcrossShardsAndReturnedWhenForgotten() throws {
+        var config = HubConfig()
+        config.maxKeys = 3
+        let budget = HubBudget()
+        var one = HubCore(config: config, budget: budget, nowMs: 0)
+        var two = HubCore(config: config, budget: budget, nowMs: 0)
+        _ = try one.subscribe(alice, to: key("a"), nowMs: 0).get()
+        _ = try two.publish(request("b"), generatedID: "1", nowMs: 0).get()
+        _ = try two.subscribe(bob, to: key("c"), nowMs: 0).get()
+        #expect(budget.keys == 3)
+        #expect(throws: HubError.storeFull("the hub holds 3 keys")) { try one.publish(request("d"), generatedID: "2", nowMs: 0).get() }
+        #expect(throws: HubError.storeFull("the hub holds 3 keys")) { try one.subscribe(bob, to: key("e"), nowMs: 0).get() }
+        two.unsubscribe(bob, from: key("c"), nowMs: 0)          // never published: forgotten at once
+        #expect(budget.keys == 2)
+        _ = try one.publish(request("d"), generatedID: "2", nowMs: 0).get()
+        #expect(budget.keys == 3 && one.keyCount + two.keyCount == 3)
+    }
+
+    @Test func bytesAreChargedAcrossShardsAndRefundedOnExpiry() throws {
+        var config = HubConfig()
+        config.maxTotalBytes = 1_000
+        config.retentionMs = 1_000
+        let budget = HubBudget()
+        var shards = [HubCore(config: config, budget: budget, nowMs: 0), HubCore(config: config, budget: budget, nowMs: 0)]
+        var stored = 0
+        for i in 0..<100 {
+            guard case .success = shards[i % 2].publish(request("k\(i)"), generatedID: "\(i)", nowMs: 0) else { break }
+            stored += 1
+        }
+        #expect(stored > 2 && budget.bytes <= 1_000)
+        #expect(budget.bytes == shards[0].totalBytes + shards[1].totalBytes)
+        #expect(throws: HubError.self) { try shards[0].publish(request("late"), generatedID: "x", nowMs: 0).get() }
+        shards[0].expire(nowMs: 2_000)
+        shards[1].expire(nowMs: 2_000)
+        #expect(budget.bytes == 0)
+        _ = try shards[1].publish(request("late"), generatedID: "x", nowMs: 2_000).get()
     }
 }
 

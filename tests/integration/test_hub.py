@@ -183,6 +183,41 @@ def test_publish_input_errors(open_hub):
     assert requests.get(open_hub.http("/healthz")).status_code == 200
 
 
+def test_key_and_subscription_limits_hold_across_shards(make_hub):
+    """Keys spread over the hub's shards by hash; the key limit is still hub-wide and exact, and
+    a multiplexed socket's subscription limit counts keys on every shard."""
+    h = make_hub("--max-keys", "20", "--max-subscriptions-per-connection", "5")
+    for i in range(20):
+        assert publish(h, f"lim-{i}").status_code == 201
+    r = publish(h, "lim-20")
+    assert r.status_code == 507 and r.json()["error"] == "store_full"
+    assert publish(h, "lim-19").status_code == 201         # a held key still takes outcomes
+    assert requests.get(h.http("/v1/stats")).json()["keys"] == 20
+
+    async def go():
+        async with websockets.connect(h.url + "/v1/ws", subprotocols=["affinity.v1"]) as ws:
+            for i in range(5):
+                await ws.send(json.dumps({"type": "subscribe", "key": f"lim-{i}"}))
+                assert json.loads(await ws.recv())["type"] == "subscribed"
+                assert json.loads(await ws.recv())["type"] == "outcome"
+            await ws.send(json.dumps({"type": "subscribe", "key": "lim-5"}))
+            refused = json.loads(await ws.recv())
+            assert refused["code"] == "key_full" and "5 subscriptions per connection" in refused["message"]
+            await ws.send(json.dumps({"type": "subscribe", "key": "lim-4"}))     # again: not a new one
+            assert json.loads(await ws.recv())["type"] == "subscribed"
+            await ws.send(json.dumps({"type": "unsubscribe", "key": "lim-0"}))
+            assert json.loads(await ws.recv())["type"] == "unsubscribed"
+            await ws.send(json.dumps({"type": "subscribe", "key": "lim-5"}))
+            assert json.loads(await ws.recv())["type"] == "subscribed"
+            assert json.loads(await ws.recv())["key"] == "lim-5"
+            async with websockets.connect(h.url + "/v1/ws", subprotocols=["affinity.v1"]) as other:
+                await other.send(json.dumps({"type": "subscribe", "key": "brand-new"}))
+                assert json.loads(await other.recv())["code"] == "store_full"
+    run(go())
+    stats = requests.get(h.http("/v1/stats")).json()
+    assert stats["subscriptions"] == 0 and stats["keys"] == 20
+
+
 def test_dashboard_and_stats(open_hub):
     assert publish(open_hub, "stats-1").status_code == 201
     page = requests.get(open_hub.http("/"))

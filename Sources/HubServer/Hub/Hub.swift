@@ -1,5 +1,6 @@
-// The hub service shared by all loops: the HubCore state under one Mutex, the outcome store,
-// and delivery into each loop's subscriber table.
+// The hub service shared by all loops: the HubCore state split over shards by key hash (each
+// under its own Mutex, so loops publish and subscribe in parallel), the outcome store, and
+// delivery into each loop's subscriber table. "lock" below is the key's shard's lock.
 //
 //   publish, memory store ─▶ lock { reserve + commit; post deliveries } ─▶ answer
 //   publish, durable store ─▶ lock { reserve } ─▶ store.append ─▶ (store thread)
@@ -11,7 +12,8 @@
 // Subscribers see an outcome only once the store holds it: a durable hub never shows what a
 // restart forgets (at the cost of one group commit of latency, docs/delivery.md). OutcomeDelivery tasks
 // are posted while the lock is held, so every subscriber gets a key's outcomes in seq order.
-// Posting is an append under the loop's own short lock.
+// Posting is an append under the loop's own short lock. Hub-wide limits (keys, bytes) are one
+// shared `HubBudget`; stats and counters add the shards up.
 import HubBytes
 import HubCore
 import Metrics
@@ -19,11 +21,31 @@ import Reactor
 import Synchronization
 import WebSocket
 
+/// One shard of the hub's state: the keys that hash to it, with its own copy of what a publish
+/// needs besides (the loops, the commit observers, an id counter, the delivered count), so a
+/// publish takes this shard's lock and no hub-wide one.
+final class CoreShard: Sendable {
+    struct State: Sendable {
+        var core: HubCore
+        var loops: [LoopRef] = []
+        var observers: [@Sendable (Outcome) -> Void] = []
+        /// Generated outcome ids are `index + count × n` (n counts up): unique hub-wide.
+        var nextGeneratedID: UInt64
+        let idStep: UInt64
+        var delivered = 0
+    }
+    let state: Mutex<State>
+    /// Keeps the next shard's lock off this shard's last cache line (shards are allocated one
+    /// after another; without it two loops on neighbouring shards would invalidate each other).
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    init(_ core: HubCore, index: Int, count: Int) {
+        state = Mutex(State(core: core, nextGeneratedID: UInt64(index + count), idStep: UInt64(count)))
+    }
+}
+
 public final class Hub: Sendable {
-    private let core: Mutex<HubCore>
-    private let loops = Mutex<[LoopRef]>([])
+    private let shards: [CoreShard]
     private let nextSubscriberID = Atomic<UInt64>(1)
-    private let nextOutcomeID = Atomic<UInt64>(1)
     /// Random per process, so generated outcome ids do not repeat across restarts.
     private let idPrefix: String
     public let store: OutcomeStore
@@ -34,22 +56,28 @@ public final class Hub: Sendable {
     /// durable-store write.
     private let publishToDeliver = Metrics.Timer(label: "affinity_publish_to_deliver_seconds")
     private let storeAppend = Metrics.Timer(label: "affinity_store_append_seconds")
-    /// Told of every outcome as it is committed (stored, visible), under the core lock, so per key
-    /// in seq order. Webhook delivery queues from here; an observer must be quick and must not
-    /// call back into the hub.
-    private let commitObservers = Mutex<[@Sendable (Outcome) -> Void]>([])
 
-    public init(config: HubConfig = HubConfig(), store: OutcomeStore = MemoryOutcomeStore()) {
+    /// `shards` (rounded up to a power of two): many more than the loops, so two loops rarely want
+    /// the same lock at once (with L busy loops, about L/64 of lock takes find it held); an empty
+    /// shard costs a few hundred bytes. `affinity-hub bench cores` measures the scaling.
+    public init(config: HubConfig = HubConfig(), store: OutcomeStore = MemoryOutcomeStore(), shards: Int = 64) {
         self.config = config
         self.store = store
-        var hubCore = HubCore(config: config, nowMs: HubClock.wallMilliseconds)
-        for outcome in store.recovered() { hubCore.restore(outcome, nowMs: HubClock.wallMilliseconds) }
-        core = Mutex(hubCore)
+        let count = shards <= 1 ? 1 : 1 << (Int.bitWidth - (shards - 1).leadingZeroBitCount)
+        let budget = HubBudget()
+        let now = HubClock.wallMilliseconds
+        var cores = (0..<count).map { _ in HubCore(config: config, budget: budget, nowMs: now) }
+        let mask = cores.count - 1
+        for outcome in store.recovered() { cores[outcome.key.hashValue & mask].restore(outcome, nowMs: now) }
+        self.shards = cores.indices.map { CoreShard(cores[$0], index: $0, count: cores.count) }
         idPrefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
     }
 
+    /// The shard that holds `key`.
+    private func shard(_ key: OutcomeKey) -> CoreShard { shards[key.hashValue & (shards.count - 1)] }
+
     /// Called by the server before its loops start.
-    func attach(_ refs: [LoopRef]) { loops.withLock { $0 = refs } }
+    func attach(_ refs: [LoopRef]) { for shard in shards { shard.state.withLock { $0.loops = refs } } }
 
     public func newSubscriber(onLoop loop: Int) -> SubscriberRef {
         SubscriberRef(loop: loop, id: nextSubscriberID.add(1, ordering: .relaxed).oldValue)
@@ -62,15 +90,18 @@ public final class Hub: Sendable {
     public func publish(_ request: PublishRequest, completion: @escaping @Sendable (Result<PublishResult, HubError>) -> Void) {
         guard store.isDurable else { return completion(publishInMemory(request)) }
         let now = HubClock.wallMilliseconds
-        switch core.withLock({ $0.reserve(request, generatedID: makeID(), nowMs: now) }) {
+        let shard = shard(request.key)
+        switch shard.state.withLock({ state in
+            state.core.reserve(request, generatedID: makeID(&state.nextGeneratedID, step: state.idStep), nowMs: now)
+        }) {
         case .failure(let error):
             completion(.failure(error))
         case .success(.duplicate(let original)):
             completion(.success(PublishResult(outcome: original, duplicate: true, subscribers: [])))
         case .success(.inFlight(let original)):
             // The original is still being written: its fate decides the answer.
-            store.afterPendingWrites { [self] _ in
-                let stored = core.withLock { $0.storedOutcome(of: original.key, idempotencyKey: original.idempotencyKey ?? "") }
+            store.afterPendingWrites { _ in
+                let stored = shard.state.withLock { $0.core.storedOutcome(of: original.key, idempotencyKey: original.idempotencyKey ?? "") }
                 completion(stored.map { .success(PublishResult(outcome: $0, duplicate: true, subscribers: [])) }
                     ?? .failure(.storeFailed("the original publish with this idempotency key was not stored; retry")))
             }
@@ -81,15 +112,15 @@ public final class Hub: Sendable {
                 let now = HubClock.wallMilliseconds
                 switch stored {
                 case .success:
-                    let (receivers, handedOff) = core.withLock { core -> ([SubscriberRef], [OutcomeDelivery]) in
-                        let handedOff = post(core.commit(outcome.key, seq: outcome.seq, nowMs: now))
-                        return (core.subscribers(of: outcome.key), handedOff)
+                    let (receivers, handedOff) = shard.state.withLock { state -> ([SubscriberRef], [OutcomeDelivery]) in
+                        let handedOff = post(state.core.commit(outcome.key, seq: outcome.seq, nowMs: now), in: &state)
+                        return (state.core.subscribers(of: outcome.key), handedOff)
                     }
                     recordHandOff(handedOff)
                     completion(.success(PublishResult(outcome: outcome, duplicate: false, subscribers: receivers)))
                 case .failure(let error):
                     metrics.storeFailures.add(1, ordering: .relaxed)
-                    recordHandOff(core.withLock { post($0.abandon(outcome.key, seq: outcome.seq, nowMs: now)) })
+                    recordHandOff(shard.state.withLock { post($0.core.abandon(outcome.key, seq: outcome.seq, nowMs: now), in: &$0) })
                     completion(.failure(error))
                 }
             }
@@ -100,10 +131,10 @@ public final class Hub: Sendable {
     /// committed and delivered inside one lock and the answer is immediate.
     func publishInMemory(_ request: PublishRequest) -> Result<PublishResult, HubError> {
         let now = HubClock.wallMilliseconds
-        let (result, handedOff) = core.withLock { core -> (Result<PublishResult, HubError>, [OutcomeDelivery]) in
-            let result = core.publish(request, generatedID: makeID(), nowMs: now)
+        let (result, handedOff) = shard(request.key).state.withLock { state -> (Result<PublishResult, HubError>, [OutcomeDelivery]) in
+            let result = state.core.publish(request, generatedID: makeID(&state.nextGeneratedID, step: state.idStep), nowMs: now)
             guard case .success(let published) = result, !published.duplicate else { return (result, []) }
-            return (result, post([OutcomeDelivery(outcome: published.outcome, subscribers: published.subscribers)]))
+            return (result, post([OutcomeDelivery(outcome: published.outcome, subscribers: published.subscribers)], in: &state))
         }
         recordHandOff(handedOff)
         return result
@@ -117,27 +148,37 @@ public final class Hub: Sendable {
         for d in deliveries { publishToDeliver.recordMilliseconds(max(0, now - d.outcome.publishedAt)) }
     }
 
-    /// Registers `observer` for every outcome committed from now on (see `commitObservers`).
+    /// Registers `observer` for every outcome committed from now on. It is told under the key's
+    /// shard lock, so per key in seq order (webhook delivery queues from here); it must be quick
+    /// and must not call back into the hub.
     public func observeCommits(_ observer: @escaping @Sendable (Outcome) -> Void) {
-        commitObservers.withLock { $0.append(observer) }
+        for shard in shards { shard.state.withLock { $0.observers.append(observer) } }
     }
 
     /// Runs `body` with the retained outcomes of the keys `matching` accepts (per key in seq
-    /// order) inside the core lock: no commit happens meanwhile, so what `body` registers sees
-    /// every later outcome through `observeCommits` and none twice or out of order.
+    /// order) inside every shard's lock: no commit happens meanwhile, so what `body` registers
+    /// sees every later outcome through `observeCommits` and none twice or out of order.
+    /// Locks are taken in shard order, the only place that holds more than one.
     public func retained(matching: (OutcomeKey) -> Bool, _ body: ([Outcome]) -> Void) {
-        core.withLock { body($0.retained(matching: matching)) }
+        var outcomes: [Outcome] = []
+        func holding(from index: Int) {
+            guard index < shards.count else { return body(outcomes) }
+            shards[index].state.withLock { state in
+                outcomes += state.core.retained(matching: matching)
+                holding(from: index + 1)
+            }
+        }
+        holding(from: 0)
     }
 
-    /// Posts each delivery to the loops of its subscribers. Called with the core lock held, so
+    /// Posts each delivery to the loops of its subscribers. Called with the shard's lock held, so
     /// deliveries of one key reach every loop in seq order.
     /// Returns the outcomes handed off, for `recordHandOff` once the lock is released.
     @discardableResult
-    private func post(_ deliveries: [OutcomeDelivery]) -> [OutcomeDelivery] {
+    private func post(_ deliveries: [OutcomeDelivery], in state: inout CoreShard.State) -> [OutcomeDelivery] {
         guard !deliveries.isEmpty else { return [] }
-        let observers = commitObservers.withLock { $0 }
-        for observer in observers { for delivery in deliveries { observer(delivery.outcome) } }
-        let loopRefs = loops.withLock { $0 }
+        for observer in state.observers { for delivery in deliveries { observer(delivery.outcome) } }
+        let loopRefs = state.loops
         for delivery in deliveries where !delivery.subscribers.isEmpty {
             let shared = SharedOutcome(delivery.outcome)
             let subscribers = delivery.subscribers
@@ -153,17 +194,19 @@ public final class Hub: Sendable {
                     if !ids.isEmpty { loopRefs[loop].execute { [ids] in $0.deliver(shared, to: ids) } }
                 }
             }
-            metrics.delivered.add(subscribers.count, ordering: .relaxed)
+            state.delivered += subscribers.count
         }
         return deliveries
     }
 
-    private func makeID() -> String {
+    /// A fresh outcome id from the shard's own counter (no hub-wide atomic on the publish path).
+    private func makeID(_ next: inout UInt64, step: UInt64) -> String {
         var id = "o-"
         id.reserveCapacity(24 + idPrefix.utf8.count)
         id += idPrefix
         id += "-"
-        id += String(nextOutcomeID.add(1, ordering: .relaxed).oldValue)
+        id += String(next)
+        next += step
         return id
     }
 
@@ -171,31 +214,33 @@ public final class Hub: Sendable {
 
     /// Registers the subscriber and returns what to replay first.
     public func subscribe(_ subscriber: SubscriberRef, to key: OutcomeKey, after: UInt64?, session: String? = nil) -> Result<[Outcome], HubError> {
-        core.withLock { $0.subscribe(subscriber, to: key, after: after, session: session, nowMs: HubClock.wallMilliseconds) }
+        shard(key).state.withLock { $0.core.subscribe(subscriber, to: key, after: after, session: session, nowMs: HubClock.wallMilliseconds) }
     }
 
     public func unsubscribe(_ subscriber: SubscriberRef, from key: OutcomeKey) {
-        core.withLock { $0.unsubscribe(subscriber, from: key, nowMs: HubClock.wallMilliseconds) }
+        shard(key).state.withLock { $0.core.unsubscribe(subscriber, from: key, nowMs: HubClock.wallMilliseconds) }
     }
 
     public func unsubscribeAll(_ subscriber: SubscriberRef, keys: [OutcomeKey]) {
-        core.withLock { $0.unsubscribeAll(subscriber, keys: keys, nowMs: HubClock.wallMilliseconds) }
+        let now = HubClock.wallMilliseconds
+        for key in keys { shard(key).state.withLock { $0.core.unsubscribe(subscriber, from: key, nowMs: now) } }
     }
 
     @discardableResult
     public func ack(_ subscriber: SubscriberRef, key: OutcomeKey, seq: UInt64, session: String?) -> Bool {
-        core.withLock { $0.ack(subscriber, key: key, seq: seq, session: session, nowMs: HubClock.wallMilliseconds) }
+        shard(key).state.withLock { $0.core.ack(subscriber, key: key, seq: seq, session: session, nowMs: HubClock.wallMilliseconds) }
     }
 
     public func outcomes(of key: OutcomeKey, after: UInt64) -> [Outcome] {
-        core.withLock { $0.outcomes(of: key, after: after) }
+        shard(key).state.withLock { $0.core.outcomes(of: key, after: after) }
     }
 
     // MARK: upkeep
 
     /// Expires what is due; the server calls it every second.
     public func expire() {
-        let removed = core.withLock { $0.expire(nowMs: HubClock.wallMilliseconds) }
+        let now = HubClock.wallMilliseconds
+        let removed = shards.reduce(0) { sum, shard in sum + shard.state.withLock { $0.core.expire(nowMs: now) } }
         if removed > 0 { store.expired(count: removed) }
     }
 
@@ -204,20 +249,33 @@ public final class Hub: Sendable {
         public var retainedOutcomes: Int
         public var retainedBytes: Int
         public var subscriptions: Int
+        /// Outcomes handed to subscribers' loops (one per subscriber).
+        public var delivered: Int
         public var counters: HubCounters
     }
 
-    public func inspect(_ key: OutcomeKey) -> HubCore.KeyInspection? { core.withLock { $0.inspect(key) } }
+    public func inspect(_ key: OutcomeKey) -> HubCore.KeyInspection? { shard(key).state.withLock { $0.core.inspect(key) } }
 
+    /// The shards added up, one lock at a time: each figure is exact for its shard, the sum is
+    /// as of a moment no later than the return.
     public func snapshot() -> Snapshot {
-        core.withLock { Snapshot(keys: $0.keyCount, retainedOutcomes: $0.retainedOutcomes, retainedBytes: $0.totalBytes,
-                                 subscriptions: $0.subscriptionCount, counters: $0.counters) }
+        var total = Snapshot(keys: 0, retainedOutcomes: 0, retainedBytes: 0, subscriptions: 0, delivered: 0, counters: HubCounters())
+        for shard in shards {
+            shard.state.withLock { state in
+                total.keys += state.core.keyCount
+                total.retainedOutcomes += state.core.retainedOutcomes
+                total.retainedBytes += state.core.totalBytes
+                total.subscriptions += state.core.subscriptionCount
+                total.delivered += state.delivered
+                total.counters.add(state.core.counters)
+            }
+        }
+        return total
     }
 }
 
-/// Hub counters kept outside the core lock.
+/// Hub counters kept outside the shards.
 public final class HubMetrics: Sendable {
-    public let delivered = Atomic<Int>(0)
     public let storeFailures = Atomic<Int>(0)
     public init() {}
 }

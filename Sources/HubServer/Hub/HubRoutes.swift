@@ -171,7 +171,7 @@ func statsJSON(hub: Hub, stats: ServerStats) -> String {
     func n(_ a: Int) -> String { String(a) }
     return "{\"connections\":\(stats.connectionsOpen.load(ordering: .relaxed)),\"websockets\":\(stats.webSocketsOpen.load(ordering: .relaxed)),"
         + "\"subscriptions\":\(s.subscriptions),\"keys\":\(s.keys),\"retainedOutcomes\":\(s.retainedOutcomes),\"retainedBytes\":\(s.retainedBytes),"
-        + "\"published\":\(s.counters.published),\"duplicates\":\(s.counters.duplicates),\"delivered\":\(hub.metrics.delivered.load(ordering: .relaxed)),"
+        + "\"published\":\(s.counters.published),\"duplicates\":\(s.counters.duplicates),\"delivered\":\(s.delivered),"
         + "\"expired\":\(s.counters.expired),\"released\":\(s.counters.released),\"rejected\":\(s.counters.rejected),"
         + "\"bytesIn\":\(stats.bytesReceived.load(ordering: .relaxed)),\"bytesOut\":\(stats.bytesSent.load(ordering: .relaxed)),"
         + "\"durable\":\(hub.store.isDurable)}"
@@ -189,7 +189,7 @@ extension Hub {
             .gauge("affinity_retained_bytes", s.retainedBytes),
             .counter("affinity_outcomes_published_total", s.counters.published),
             .counter("affinity_outcomes_duplicate_total", s.counters.duplicates),
-            .counter("affinity_outcomes_delivered_total", metrics.delivered.load(ordering: .relaxed)),
+            .counter("affinity_outcomes_delivered_total", s.delivered),
             .counter("affinity_outcomes_expired_total", s.counters.expired),
             .counter("affinity_outcomes_released_total", s.counters.released),
             .counter("affinity_outcomes_rejected_total", s.counters.rejected),

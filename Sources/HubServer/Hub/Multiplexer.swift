@@ -94,6 +94,10 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
         if message.has("after") && message.uint("after") == nil {
             return reply(error: "invalid_message", "after must be a sequence number", key: key, ref: ref)
         }
+        let limit = hub.config.maxSubscriptionsPerSubscriber
+        if lastSeq[key] == nil && lastSeq.count >= limit {
+            return reply(error: "key_full", "at most \(limit) subscriptions per connection", key: key, ref: ref)
+        }
         switch hub.subscribe(subscriber, to: key, after: message.uint("after"), session: session) {
         case .failure(let error):
             reply(error: error.code, error.message, key: key, ref: ref)

@@ -8,7 +8,7 @@ import Reactor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the transport against a running hub (loopback only).",
-        subcommands: [Echo.self, Idle.self])
+        subcommands: [Echo.self, Idle.self, CoreScaling.self])
 }
 
 /// Refuses anything but loopback: load is only ever aimed at this machine.
