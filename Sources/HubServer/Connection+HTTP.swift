@@ -6,22 +6,23 @@ import WebSocket
 extension Connection {
     func receivedHTTP(_ bytes: UnsafeRawBufferPointer) {
         // After a final response only the close remains: later requests are not answered.
-        guard !closeAfterFlush else { return }
-        if parser.isIdle { setDeadline(.requestHead, afterMs: config.headerTimeoutMs) }
-        parser.feed(bytes)
+        guard !closeAfterFlush, let reader else { return }
+        if reader.parser.isIdle { setDeadline(.requestHead, afterMs: config.headerTimeoutMs) }
+        reader.parser.feed(bytes)
         processRequests()
     }
 
     /// Answers every complete request in the buffer, in order.
     func processRequests() {
+        guard let reader else { return }
         while phase == .http && !closeAfterFlush && exchange == nil {
             // Backpressure: a client pipelining requests without reading the answers stops being read.
             if output.queuedBytes > config.outputLimitBytes { pauseReading(); return }
-            switch parser.next() {
+            switch reader.parser.next() {
             case .needMore:
-                if parser.isReadingBody {
+                if reader.parser.isReadingBody {
                     if deadlineKind != .requestBody { setDeadline(.requestBody, afterMs: config.bodyTimeoutMs) }
-                } else if parser.isIdle {
+                } else if reader.parser.isIdle {
                     setDeadline(.keepAlive, afterMs: config.keepAliveTimeoutMs)
                 }
                 return
@@ -71,7 +72,7 @@ extension Connection {
                     respond(HTTPResponse(error: error), to: request, keepAlive: keepAlive)
                 case .success(let handler):
                     enqueue(encode(accepted.response, keepAlive: true))
-                    upgrade(accepted, handler: handler, leftover: parser.takeBufferedBytes())
+                    upgrade(accepted, handler: handler, leftover: reader?.parser.takeBufferedBytes() ?? [])
                 }
             }
         }

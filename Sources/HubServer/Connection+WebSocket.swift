@@ -1,5 +1,6 @@
 // The WebSocket phase of a connection: parse frames, answer pings, run the close handshake,
 // compress outgoing messages with the loop's shared deflater, and enforce the output limit.
+import HTTP1
 import HubBytes
 import WebSocket
 
@@ -23,6 +24,8 @@ extension Connection {
         webSocket = WebSocketSession(parser: WebSocketParser(role: .server, limits: config.webSocket, inflater: inflater),
                                      deflate: accepted.deflate, handler: handler, subprotocol: accepted.subprotocol)
         phase = .webSocket
+        // The HTTP parser is done for good.
+        reader = nil
         stats.webSocketsOpen.add(1, ordering: .relaxed)
         setDeadline(.webSocketIdle, afterMs: config.webSocketIdleMs)
         handler.webSocketDidOpen(self)
@@ -77,10 +80,9 @@ extension Connection {
 
     /// Starts the closing handshake with `code` (or answers a violation with it).
     public func close(_ code: CloseCode, reason: String = "") {
-        guard phase == .webSocket, var session = webSocket else { return }
+        guard phase == .webSocket, let session = webSocket else { return }
         if !session.closeSent {
             session.closeSent = true
-            webSocket = session
             enqueue(FrameEncoder.close(code, reason: reason))
             stats.countClose(code.rawValue)
         }
@@ -95,9 +97,8 @@ extension Connection {
 
     /// Tells the handler once that the WebSocket is over.
     func finishWebSocket(code: CloseCode?) {
-        guard var session = webSocket, !session.finished else { return }
+        guard let session = webSocket, !session.finished else { return }
         session.finished = true
-        webSocket = session
         stats.webSocketsOpen.subtract(1, ordering: .relaxed)
         session.handler.webSocketDidClose(self, code: code)
     }

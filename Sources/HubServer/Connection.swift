@@ -30,7 +30,9 @@ public final class Connection: IOHandler {
     }
 
     var phase: Phase = .http
-    var parser: RequestParser
+    /// The HTTP phase's parser, out of line (about 200 bytes with its buffer): an upgraded
+    /// connection lets it go, so an idle subscriber does not carry it for its whole life.
+    var reader: HTTPReader?
     var webSocket: WebSocketSession?
     /// An HTTP exchange answered later or streamed (long-poll, SSE).
     var exchange: Exchange?
@@ -63,7 +65,7 @@ public final class Connection: IOHandler {
         self.isTLS = !(transport is TCPTransport)
         self.fd = transport.fd
         self.peer = peer
-        self.parser = RequestParser(limits: context.config.http)
+        self.reader = HTTPReader(RequestParser(limits: context.config.http))
     }
 
     var loop: EventLoop { context.loop }
@@ -266,7 +268,7 @@ public final class Connection: IOHandler {
             if let exchange {
                 // A waiting long-poll or stream is told to wind down (its handler decides how).
                 exchange.drain()
-            } else if parser.isIdle {
+            } else if reader?.parser.isIdle ?? true {
                 // Mid-request connections finish it: the response then says Connection: close.
                 if output.isEmpty { abort() } else { closeAfterFlush = true }
             }
@@ -325,5 +327,11 @@ public final class Connection: IOHandler {
     }
 
     /// Whether any byte of a request has arrived (a silent connection just closes on timeout).
-    var hasPartialRequest: Bool { !parser.isIdle }
+    var hasPartialRequest: Bool { !(reader?.parser.isIdle ?? true) }
+}
+
+/// A connection's HTTP request parser, in a box of its own so the connection can drop it.
+final class HTTPReader {
+    var parser: RequestParser
+    init(_ parser: RequestParser) { self.parser = parser }
 }

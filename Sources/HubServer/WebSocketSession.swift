@@ -1,7 +1,9 @@
 import WebSocket
 
-/// The WebSocket phase's state on a connection.
-struct WebSocketSession {
+/// The WebSocket phase's state on a connection: a class, allocated at the upgrade, so a
+/// connection that stays HTTP does not carry its ~220 bytes inline (nor an upgraded one the
+/// HTTP parser's).
+final class WebSocketSession {
     var parser: WebSocketParser
     var deflate: DeflateParameters?
     let handler: WebSocketHandler
@@ -10,4 +12,8 @@ struct WebSocketSession {
     var closeReceived = false
     /// The handler was told the socket closed.
     var finished = false
+
+    init(parser: WebSocketParser, deflate: DeflateParameters?, handler: WebSocketHandler, subprotocol: String?) {
+        self.parser = parser; self.deflate = deflate; self.handler = handler; self.subprotocol = subprotocol
+    }
 }
