@@ -42,6 +42,9 @@ let package = Package(
         .target(name: "HTTP1", dependencies: ["HubBytes"], swiftSettings: strict),
         .target(name: "WebSocket", dependencies: ["HubBytes", "HTTP1", "CZlib"], swiftSettings: strict),
 
+        // RESP3, the Redis protocol: an incremental parser and an encoder. Pure (the scale-out store's codec).
+        .target(name: "RESP", swiftSettings: strict),
+
         // The hub's state machine: keys, outcomes, retention, subscriptions, acks. Pure: time is passed in.
         .target(name: "HubCore", dependencies: ["HubBytes"], swiftSettings: strict),
 
@@ -102,6 +105,7 @@ let package = Package(
                           swiftSettings: strict),
 
         .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog", .product(name: "Logging", package: "swift-log")],

@@ -26,4 +26,7 @@ done
 # only LogRecord.swift is compiled in.
 swiftc "${flags[@]}" -module-name FuzzLogRecovery fuzz/FuzzLogRecovery.swift Sources/OutcomeLog/LogRecord.swift \
     "$obj"/HubBytes.o "$obj"/HubCore.o -lz -o "$out/FuzzLogRecovery"
+# The RESP3 codec is its own pure module.
+module RESP Sources/RESP/*.swift
+swiftc "${flags[@]}" -module-name FuzzRESP fuzz/FuzzRESP.swift "$obj"/RESP.o -o "$out/FuzzRESP"
 echo "built: $(ls $out | grep Fuzz | tr '\n' ' ')"
