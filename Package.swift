@@ -67,6 +67,8 @@ let package = Package(
                 swiftSettings: strict),
         // Outgoing HTTP/1.1 and WebSocket on the reactor, for the engine client and the hub client.
         .target(name: "HTTPClient", dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes", "CSystemShims"], swiftSettings: strict),
+        // A Redis connection on the reactor (RESP3, pipelined, pushes): the scale-out store's transport.
+        .target(name: "RedisClient", dependencies: ["RESP", "HTTPClient", "Reactor", "HubBytes"], swiftSettings: strict),
         // Camunda 8 REST API v2 client (async/await) with none/basic/OAuth auth and safe retries.
         .target(name: "CamundaClient", dependencies: ["HTTPClient", "HTTP1", "HubBytes", "Reactor", .product(name: "Metrics", package: "swift-metrics")],
                 swiftSettings: strict),
@@ -105,7 +107,7 @@ let package = Package(
                           swiftSettings: strict),
 
         .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strict),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "RedisClient", "Reactor"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog", .product(name: "Logging", package: "swift-log")],

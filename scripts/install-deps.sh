@@ -3,7 +3,8 @@
 # openssl CLI) and, with --with-python, what testing it needs: headless Chromium and its WebDriver
 # (the dashboard and demo tests), Node (an independent HTTP client), testssl.sh (an independent TLS
 # scanner), e2fsprogs' chattr (the immutable-log test), nginx (the proxy config under deploy/),
-# and a Python venv with the independent test clients. Says what it installs before asking for
+# redis-server (the Redis client's tests run against a real server), and a Python venv with the
+# independent test clients. Says what it installs before asking for
 # sudo. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 # the independent clients and scanners. The demo needs only the build.
 packages=(libssl-dev zlib1g-dev openssl pkg-config)
 if [ "${1:-}" = "--with-python" ]; then
-    packages+=(python3-venv chromium chromium-driver testssl.sh e2fsprogs nginx-light)
+    packages+=(python3-venv chromium chromium-driver testssl.sh e2fsprogs nginx-light redis-server)
 fi
 need=()
 for pkg in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 // One outgoing connection on a loop: non-blocking TCP connect, then plain bytes or TLS (the TLS
 // module's transport in client mode: SNI, certificate verification), corked writes, reads handed
-// to the owner. The HTTP and WebSocket clients own one each. Loop-confined.
+// to the owner. The HTTP and WebSocket clients own one each, and so does the Redis client
+// (RedisClient), which is why it is public. Loop-confined.
 import CSystemShims
 import Glibc
 import HubBytes
@@ -8,31 +9,35 @@ import Reactor
 import TLS
 
 /// Where to connect, resolved, and whether to speak TLS there.
-struct Endpoint {
-    var address: String
-    var port: Int
+public struct Endpoint: Sendable {
+    public var address: String
+    public var port: Int
     /// With TLS: the client context and the name the certificate must carry.
-    var tls: (context: TLSContext, serverName: String)?
+    public var tls: (context: TLSContext, serverName: String)?
+
+    public init(address: String, port: Int, tls: (context: TLSContext, serverName: String)? = nil) {
+        self.address = address; self.port = port; self.tls = tls
+    }
 }
 
-final class ClientSocket: IOHandler {
-    let loop: EventLoop
-    let fd: Int32
+public final class ClientSocket: IOHandler {
+    public let loop: EventLoop
+    public let fd: Int32
     private let transport: StreamTransport
     private let tls: TLSTransport?
     private var output = OutputQueue()
     private var interest: UInt32 = IOEvents.readable | IOEvents.writable
     private var flushRequested = false
-    private(set) var connected = false
-    private(set) var closed = false
+    public private(set) var connected = false
+    public private(set) var closed = false
 
-    var onConnected: (() -> Void)?
-    var onBytes: ((UnsafeRawBufferPointer) -> Void)?
+    public var onConnected: (() -> Void)?
+    public var onBytes: ((UnsafeRawBufferPointer) -> Void)?
     /// Called once when the socket ends: nil for an orderly close by the peer, else the reason.
-    var onClosed: ((String?) -> Void)?
+    public var onClosed: ((String?) -> Void)?
 
     /// Resolves `host` (blocking: call off the loop) to an IPv4 literal.
-    static func resolve(_ host: String) throws(HTTPClientError) -> String {
+    public static func resolve(_ host: String) throws(HTTPClientError) -> String {
         if host == "localhost" { return "127.0.0.1" }
         var out = [CChar](repeating: 0, count: 64)
         let rc = hub_resolve_ipv4(host, &out, 64)
@@ -40,7 +45,7 @@ final class ClientSocket: IOHandler {
         return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    init(loop: EventLoop, endpoint: Endpoint) throws(HTTPClientError) {
+    public init(loop: EventLoop, endpoint: Endpoint) throws(HTTPClientError) {
         self.loop = loop
         do { fd = try Connector.connect(host: endpoint.address, port: endpoint.port) } catch {
             throw .connectFailed("\(endpoint.address):\(endpoint.port): \(error)")
@@ -69,7 +74,7 @@ final class ClientSocket: IOHandler {
         return String(cString: strerror(err))
     }
 
-    func handleEvents(_ events: UInt32) {
+    public func handleEvents(_ events: UInt32) {
         if !connected {
             let err = hub_socket_error(fd)
             if err != 0 || events & (IOEvents.error | IOEvents.hangup) != 0 && events & IOEvents.readable == 0 {
@@ -108,7 +113,7 @@ final class ClientSocket: IOHandler {
         }
     }
 
-    func send(_ bytes: OutboundBytes) {
+    public func send(_ bytes: OutboundBytes) {
         guard !closed else { return }
         output.append(bytes)
         if connected && !flushRequested {
@@ -117,7 +122,7 @@ final class ClientSocket: IOHandler {
         }
     }
 
-    func flushQueuedOutput() {
+    public func flushQueuedOutput() {
         flushRequested = false
         guard connected, !closed else { return }
         while !output.isEmpty {
@@ -138,7 +143,7 @@ final class ClientSocket: IOHandler {
         if events != interest { interest = events; loop.modify(fd, events: events) }
     }
 
-    func close(reason: String?) {
+    public func close(reason: String?) {
         guard !closed else { return }
         closed = true
         loop.deregister(fd)
