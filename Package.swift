@@ -107,7 +107,7 @@ let package = Package(
                           swiftSettings: strict),
 
         .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
-        .testTarget(name: "RESPTests", dependencies: ["RESP", "RedisClient", "Reactor"], swiftSettings: strict),
+        .testTarget(name: "RedisTests", dependencies: ["RESP", "RedisClient", "Reactor"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog", .product(name: "Logging", package: "swift-log")],
