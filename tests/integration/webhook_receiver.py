@@ -1,6 +1,10 @@
 """A webhook receiver for the tests: a threaded HTTP server on loopback whose paths behave as told
 (answer a status, sleep, redirect), recording every request and checking each signature with the
-`standardwebhooks` package (an independent implementation of the specification)."""
+`standardwebhooks` package (an independent implementation of the specification).
+
+Signatures are checked when the test reads the requests, against every secret trusted by then: a
+delivery may arrive before the registration's response has told the test its secret (the hub
+delivers retained outcomes at once)."""
 import json
 import threading
 import time
@@ -12,7 +16,7 @@ import standardwebhooks
 class Receiver:
     def __init__(self):
         self.lock = threading.Lock()
-        self.requests = []          # (path, headers, body, verified)
+        self.requests = []          # (path, headers, body)
         self.behaviour = {}         # path -> dict(status=, sleep=, location=)
         self.secrets = {}           # path -> [secret, ...] any of which must verify
         receiver = self
@@ -26,19 +30,10 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 path = self.path
+                headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver.lock:
                     rule = dict(receiver.behaviour.get(path, {}))
-                    secrets = list(receiver.secrets.get(path, []))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                verified = []
-                for secret in secrets:
-                    try:
-                        standardwebhooks.Webhook(secret).verify(body, headers)
-                        verified.append(secret)
-                    except Exception:
-                        pass
-                with receiver.lock:
-                    receiver.requests.append((path, headers, body, verified))
+                    receiver.requests.append((path, headers, body))
                 if rule.get("sleep"):
                     time.sleep(rule["sleep"])
                 status = rule.get("status", 200)
@@ -72,8 +67,21 @@ class Receiver:
     def received(self, path, ok_only=True):
         """Bodies (parsed) and headers of the requests to `path` that were answered 2xx (or all)."""
         with self.lock:
-            items = [(h, b, v) for p, h, b, v in self.requests if p == path]
-        return items
+            items = [(h, b) for p, h, b in self.requests if p == path]
+            secrets = list(self.secrets.get(path, []))
+        return [(h, b, self.verified_by(secrets, h, b)) for h, b in items]
+
+    @staticmethod
+    def verified_by(secrets, headers, body):
+        """The secrets whose signature is among the request's."""
+        verified = []
+        for secret in secrets:
+            try:
+                standardwebhooks.Webhook(secret).verify(body, headers)
+                verified.append(secret)
+            except Exception:
+                pass
+        return verified
 
     def wait_for(self, path, count, timeout=15):
         deadline = time.time() + timeout
