@@ -52,6 +52,40 @@ final class RedisServer {
     }
 }
 
+/// A TCP listener on 127.0.0.1 that answers the first bytes it reads with `reply`, then holds the
+/// connection open: a server that misbehaves in ways redis-server will not.
+final class ScriptedServer: Sendable {
+    let port: Int
+    private let fd: Int32
+
+    init(reply: [UInt8]) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(listener, $0, length)
+                _ = getsockname(listener, $0, &length)
+            }
+        }
+        listen(listener, 4)
+        fd = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread {
+            let client = accept(listener, nil, nil)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = read(client, &buffer, buffer.count)
+            _ = reply.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+            _ = read(client, &buffer, buffer.count)           // until the client hangs up
+            close(client)
+        }
+    }
+
+    deinit { close(fd) }
+}
+
 /// An event loop on its own thread for one test.
 func withLoop<T: Sendable>(_ body: @escaping @Sendable (EventLoop, @escaping @Sendable (T) -> Void) -> Void) async throws -> T {
     let loop = try EventLoop(index: 7)
@@ -171,5 +205,23 @@ func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(refused.count == 2)          // PING, then the close (HELLO fails silently: it closes)
         #expect(refused.first?.contains("connectionClosed") == true)
         #expect(refused.last?.contains("refused") == true)
+    }
+
+    /// What the codec refuses, or a reply nobody asked for, ends the connection with the reason,
+    /// and every waiting command fails: the stream can no longer be trusted to be in step.
+    @Test(arguments: [("?garbage\r\n", "does not parse"), ("$999999999999\r\n", "does not parse"),
+                      ("+OK\r\n+OK\r\n+OK\r\n", "a reply nobody asked for")])
+    func aMisbehavingServerIsCutOff(reply: String, reason: String) async throws {
+        let server = ScriptedServer(reply: Array(reply.utf8))
+        let port = server.port
+        let results: [String] = try await withLoop { loop, done in
+            let c = try! RedisConnection(loop: loop, host: "127.0.0.1", port: port)
+            var got: [String] = []
+            c.onClosed = { [c] in got.append("closed: \($0)"); done(got); _ = c }
+            c.send("PING") { got.append("\($0)") }
+        }
+        #expect(results.last?.contains(reason) == true, "\(results)")
+        #expect(results.count == 2 || reason == "a reply nobody asked for")
+        _ = server
     }
 }

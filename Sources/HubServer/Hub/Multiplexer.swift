@@ -96,7 +96,8 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
         }
         let limit = hub.config.maxSubscriptionsPerSubscriber
         if lastSeq[key] == nil && lastSeq.count >= limit {
-            return reply(error: "key_full", "at most \(limit) subscriptions per connection", key: key, ref: ref)
+            let error = HubError.keyFull("at most \(limit) subscriptions per connection")
+            return reply(error: error.code, error.message, key: key, ref: ref)
         }
         switch hub.subscribe(subscriber, to: key, after: message.uint("after"), session: session) {
         case .failure(let error):
