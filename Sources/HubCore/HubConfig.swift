@@ -15,6 +15,10 @@ public struct HubConfig: Sendable {
     public var maxDataBytes = 256 * 1024
     /// Subscriptions one subscriber may hold at once (a multiplexed socket).
     public var maxSubscriptionsPerSubscriber = 10_000
+    /// This node shares its outcomes with other nodes through a store (Redis): the core is then a
+    /// cache of the keys subscribed here (HubCore+Shared.swift), seqs come from the store, and an
+    /// ack does not release a key early (a subscriber on another node may still need it).
+    public var sharedStore = false
 
     public init() {}
 }

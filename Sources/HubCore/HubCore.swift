@@ -28,6 +28,8 @@ public struct PublishResult: Sendable {
     public var duplicate: Bool
     /// Who receives it now.
     public var subscribers: [SubscriberRef]
+    /// Shared mode: the other nodes that follow the key (each for subscribers of its own).
+    public var otherNodes = 0
 
     public init(outcome: Outcome, duplicate: Bool, subscribers: [SubscriberRef]) {
         self.outcome = outcome; self.duplicate = duplicate; self.subscribers = subscribers
@@ -113,14 +115,16 @@ public struct HubCore: Sendable {
         var expiresAt: Int64
     }
 
-    private var keys: [OutcomeKey: KeyState] = [:]
+    var keys: [OutcomeKey: KeyState] = [:]
+    /// Shared mode: keys whose outcomes wait for the store's answer to a follow or a fill.
+    var pendingSync: [OutcomeKey: PendingSync] = [:]
     private var sessions: [String: Session] = [:]
-    private var wheel: ExpiryWheel
+    var wheel: ExpiryWheel
     /// The hub-wide key and byte limits, shared with the other shards.
     public let budget: HubBudget
     /// Bytes retained by this shard (the budget holds the hub's total).
-    public private(set) var totalBytes = 0
-    public private(set) var counters = HubCounters()
+    public internal(set) var totalBytes = 0
+    public internal(set) var counters = HubCounters()
 
     public init(config: HubConfig = HubConfig(), budget: HubBudget = HubBudget(), nowMs: Int64) {
         self.config = config
@@ -130,8 +134,8 @@ public struct HubCore: Sendable {
 
     public var keyCount: Int { keys.count }
     /// Kept as they change, so stats and metrics cost O(1) under the hub's lock, not a walk of every key.
-    public private(set) var retainedOutcomes = 0
-    public private(set) var subscriptionCount = 0
+    public internal(set) var retainedOutcomes = 0
+    public internal(set) var subscriptionCount = 0
 
     /// For tests: the counts recomputed by walking every key, which the kept ones must equal.
     public func recountedTheSlowWay() -> (retainedOutcomes: Int, subscriptions: Int) {
@@ -252,7 +256,7 @@ public struct HubCore: Sendable {
         return state.inFlight.first(where: { $0.outcome.seq == seq && $0.stored })?.outcome
     }
 
-    private mutating func deliveries(of ready: [Outcome], key: OutcomeKey) -> [OutcomeDelivery] {
+    mutating func deliveries(of ready: [Outcome], key: OutcomeKey) -> [OutcomeDelivery] {
         guard !ready.isEmpty else { return [] }
         let subscribers = keys[key]?.subscribers ?? []
         for outcome in ready { wheel.add(.outcome(key, outcome.seq), atMs: outcome.expiresAt) }
@@ -262,7 +266,7 @@ public struct HubCore: Sendable {
     }
 
     /// Runs `body` on the key's state in place (the key must exist).
-    private mutating func update<R>(_ key: OutcomeKey, _ body: (inout KeyState) -> R) -> R {
+    mutating func update<R>(_ key: OutcomeKey, _ body: (inout KeyState) -> R) -> R {
         body(&keys[key, default: KeyState()])
     }
 
@@ -299,6 +303,8 @@ public struct HubCore: Sendable {
                 return .failure(.storeFull("the hub holds \(config.maxKeys) keys"))
             }
             keys[key] = KeyState()
+            // Shared mode: the node follows the key from now on; the store's first answer replays.
+            if config.sharedStore { pendingSync[key] = PendingSync(initial: true) }
         }
         let added = update(key) { state -> Bool in
             guard !state.subscribers.contains(subscriber) else { return false }
@@ -308,6 +314,11 @@ public struct HubCore: Sendable {
         if added { subscriptionCount += 1 }
         var start = after ?? 0
         if let session, let acked = sessions[session]?.acks[key] { start = max(start, acked) }
+        if pendingSync[key]?.initial == true {
+            // The store has not answered yet: its answer replays from here (HubCore+Shared.swift).
+            pendingSync[key]!.floors[subscriber] = start
+            return .success([])
+        }
         let state = keys[key]!
         if start >= state.nextSeq { start = 0 }
         return .success(state.outcomes.filter { $0.seq > start })
@@ -371,6 +382,7 @@ public struct HubCore: Sendable {
             sessions[session, default: Session(expiresAt: 0)].acks[key] = max(sessions[session]?.acks[key] ?? 0, seq)
             sessions[session]!.expiresAt = nowMs + config.retentionMs
         }
+        guard !config.sharedStore else { return false }
         let releasable = update(key) { state -> Bool in
             state.acked[subscriber] = max(state.acked[subscriber] ?? 0, seq)
             guard state.inFlight.isEmpty, let last = state.outcomes.last, last.status.isTerminal else { return false }
@@ -441,11 +453,12 @@ public struct HubCore: Sendable {
     }
 
     private mutating func forgetIfIdle(_ key: OutcomeKey, nowMs: Int64) {
+        if config.sharedStore { return dropIfUnsubscribed(key) }
         guard let state = keys[key], state.isIdle else { return }
         if state.nextSeq == 1 { forget(key) } else { scheduleTombstone(key, nowMs: nowMs) }
     }
 
-    private mutating func forget(_ key: OutcomeKey) {
+    mutating func forget(_ key: OutcomeKey) {
         keys[key] = nil
         budget.returnKey()
     }
