@@ -12,7 +12,7 @@ extension Router {
         router.add("/healthz", .http(methods: ["GET"]) { _, _ in .json(200, "{\"status\":\"ok\"}") })
         router.add("/readyz", .http(methods: ["GET"]) { _, _ in
             if lifecycle.isDraining { return .json(503, JSONText.errorBody(code: "draining", message: "server is shutting down")) }
-            if let reason = hub?.store.unavailableReason { return .json(503, JSONText.errorBody(code: "store_failed", message: reason)) }
+            if let reason = hub?.unavailableReason { return .json(503, JSONText.errorBody(code: "store_failed", message: reason)) }
             return .json(200, "{\"status\":\"ready\"}")
         })
         if let metrics {

@@ -49,6 +49,9 @@ public final class Hub: Sendable {
     /// Random per process, so generated outcome ids do not repeat across restarts.
     private let idPrefix: String
     public let store: OutcomeStore
+    /// The store shared with other nodes (Redis), when this node is one of several: outcomes are
+    /// published there and this node's cores cache the keys subscribed here (SharedStore.swift).
+    public let shared: SharedStore?
     public let config: HubConfig
     public let metrics = HubMetrics()
     /// Through the swift-metrics facade (the hub's /metrics renders them as Prometheus histograms):
@@ -60,21 +63,31 @@ public final class Hub: Sendable {
     /// `shards` (rounded up to a power of two): many more than the loops, so two loops rarely want
     /// the same lock at once (with L busy loops, about L/64 of lock takes find it held); an empty
     /// shard costs a few hundred bytes. `affinity-hub bench cores` measures the scaling.
-    public init(config: HubConfig = HubConfig(), store: OutcomeStore = MemoryOutcomeStore(), shards: Int = 64) {
+    public init(config: HubConfig = HubConfig(), store: OutcomeStore = MemoryOutcomeStore(), shared: SharedStore? = nil, shards: Int = 64) {
+        var config = config
+        config.sharedStore = shared != nil
         self.config = config
         self.store = store
+        self.shared = shared
         let count = shards <= 1 ? 1 : 1 << (Int.bitWidth - (shards - 1).leadingZeroBitCount)
         let budget = HubBudget()
         let now = HubClock.wallMilliseconds
         var cores = (0..<count).map { _ in HubCore(config: config, budget: budget, nowMs: now) }
         let mask = cores.count - 1
-        for outcome in store.recovered() { cores[outcome.key.hashValue & mask].restore(outcome, nowMs: now) }
+        if shared == nil { for outcome in store.recovered() { cores[outcome.key.hashValue & mask].restore(outcome, nowMs: now) } }
         self.shards = cores.indices.map { CoreShard(cores[$0], index: $0, count: cores.count) }
         idPrefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        shared?.attach(self)
     }
 
+    /// True when a publish is decided inside the call (memory store, one node): no hop needed.
+    var answersAtOnce: Bool { shared == nil && !store.isDurable }
+
+    /// Why this node cannot take publishes now (nil when it can): `/readyz` answers 503 with it.
+    public var unavailableReason: String? { shared?.unavailableReason ?? store.unavailableReason }
+
     /// The shard that holds `key`.
-    private func shard(_ key: OutcomeKey) -> CoreShard { shards[key.hashValue & (shards.count - 1)] }
+    func shard(_ key: OutcomeKey) -> CoreShard { shards[key.hashValue & (shards.count - 1)] }
 
     /// Called by the server before its loops start.
     func attach(_ refs: [LoopRef]) { for shard in shards { shard.state.withLock { $0.loops = refs } } }
@@ -88,6 +101,7 @@ public final class Hub: Sendable {
     /// Publishes `request`; `completion` runs once, on any thread, when the publisher may be
     /// answered: the outcome is stored (and delivered) or refused (and forgotten).
     public func publish(_ request: PublishRequest, completion: @escaping @Sendable (Result<PublishResult, HubError>) -> Void) {
+        if let shared { return publish(request, on: shared, completion: completion) }
         guard store.isDurable else { return completion(publishInMemory(request)) }
         let now = HubClock.wallMilliseconds
         let shard = shard(request.key)
@@ -142,7 +156,7 @@ public final class Hub: Sendable {
 
     /// Publish-to-deliver latency of outcomes just handed to the loops, recorded after the core
     /// lock is released (the histogram takes a lock of its own).
-    private func recordHandOff(_ deliveries: [OutcomeDelivery]) {
+    func recordHandOff(_ deliveries: [OutcomeDelivery]) {
         guard !deliveries.isEmpty else { return }
         let now = HubClock.wallMilliseconds
         for d in deliveries { publishToDeliver.recordMilliseconds(max(0, now - d.outcome.publishedAt)) }
@@ -174,10 +188,12 @@ public final class Hub: Sendable {
     /// Posts each delivery to the loops of its subscribers. Called with the shard's lock held, so
     /// deliveries of one key reach every loop in seq order.
     /// Returns the outcomes handed off, for `recordHandOff` once the lock is released.
+    /// In shared mode observers are told by the node that published (`observe: false` for what
+    /// the store relays), so each outcome is observed once across the nodes.
     @discardableResult
-    private func post(_ deliveries: [OutcomeDelivery], in state: inout CoreShard.State) -> [OutcomeDelivery] {
+    func post(_ deliveries: [OutcomeDelivery], in state: inout CoreShard.State, observe: Bool = true) -> [OutcomeDelivery] {
         guard !deliveries.isEmpty else { return [] }
-        for observer in state.observers { for delivery in deliveries { observer(delivery.outcome) } }
+        if observe { for observer in state.observers { for delivery in deliveries { observer(delivery.outcome) } } }
         let loopRefs = state.loops
         for delivery in deliveries where !delivery.subscribers.isEmpty {
             let shared = SharedOutcome(delivery.outcome)
@@ -200,7 +216,7 @@ public final class Hub: Sendable {
     }
 
     /// A fresh outcome id from the shard's own counter (no hub-wide atomic on the publish path).
-    private func makeID(_ next: inout UInt64, step: UInt64) -> String {
+    func makeID(_ next: inout UInt64, step: UInt64) -> String {
         var id = "o-"
         id.reserveCapacity(24 + idPrefix.utf8.count)
         id += idPrefix
@@ -213,17 +229,33 @@ public final class Hub: Sendable {
     // MARK: subscribe
 
     /// Registers the subscriber and returns what to replay first.
+    /// Registers the subscriber and returns what to replay first. In shared mode the first
+    /// subscriber of a key here makes the node follow it; the replay then comes as deliveries
+    /// once the store answers (after the replay, before live outcomes, as on one node).
     public func subscribe(_ subscriber: SubscriberRef, to key: OutcomeKey, after: UInt64?, session: String? = nil) -> Result<[Outcome], HubError> {
-        shard(key).state.withLock { $0.core.subscribe(subscriber, to: key, after: after, session: session, nowMs: HubClock.wallMilliseconds) }
+        shard(key).state.withLock { state in
+            let followed = shared == nil || state.core.holds(key)
+            let result = state.core.subscribe(subscriber, to: key, after: after, session: session, nowMs: HubClock.wallMilliseconds)
+            if !followed, case .success = result { shared?.follow(key) }
+            return result
+        }
     }
 
     public func unsubscribe(_ subscriber: SubscriberRef, from key: OutcomeKey) {
-        shard(key).state.withLock { $0.core.unsubscribe(subscriber, from: key, nowMs: HubClock.wallMilliseconds) }
+        unsubscribe(subscriber, from: key, nowMs: HubClock.wallMilliseconds)
     }
 
     public func unsubscribeAll(_ subscriber: SubscriberRef, keys: [OutcomeKey]) {
         let now = HubClock.wallMilliseconds
-        for key in keys { shard(key).state.withLock { $0.core.unsubscribe(subscriber, from: key, nowMs: now) } }
+        for key in keys { unsubscribe(subscriber, from: key, nowMs: now) }
+    }
+
+    private func unsubscribe(_ subscriber: SubscriberRef, from key: OutcomeKey, nowMs: Int64) {
+        shard(key).state.withLock { state in
+            let held = state.core.holds(key)
+            state.core.unsubscribe(subscriber, from: key, nowMs: nowMs)
+            if held, !state.core.holds(key) { shared?.unfollow(key) }
+        }
     }
 
     @discardableResult

@@ -195,7 +195,7 @@ extension Hub {
             .counter("affinity_outcomes_rejected_total", s.counters.rejected),
             .counter("affinity_outcomes_abandoned_total", s.counters.abandoned),
             .counter("affinity_store_failures_total", metrics.storeFailures.load(ordering: .relaxed)),
-            .gauge("affinity_store_available", store.unavailableReason == nil ? 1 : 0),
+            .gauge("affinity_store_available", unavailableReason == nil ? 1 : 0),
         ]
     }
 }

@@ -9,7 +9,7 @@ extension LoopContext {
     /// Publishes and calls `done` on this loop when the publisher may be answered.
     func publish(_ request: PublishRequest, via hub: Hub, done: @escaping (Result<PublishResult, HubError>) -> Void) {
         // The memory store answers inside the call, on this loop: no hop needed.
-        guard hub.store.isDurable else { return done(hub.publishInMemory(request)) }
+        guard !hub.answersAtOnce else { return done(hub.publishInMemory(request)) }
         let token = nextPendingPublish
         nextPendingPublish += 1
         pendingPublishes[token] = done
@@ -40,7 +40,7 @@ func publishReceiptBytes(_ r: PublishResult, extra: String = "") -> [UInt8] {
     out.append(contentsOf: #","status":""#.utf8)
     out.append(contentsOf: r.outcome.status.rawValue.utf8)
     out.append(contentsOf: #"","subscribers":"#.utf8)
-    appendDecimal(UInt64(r.subscribers.count), to: &out)
+    appendDecimal(UInt64(r.subscribers.count + r.otherNodes), to: &out)
     out.append(contentsOf: r.duplicate ? #","duplicate":true}"#.utf8 : #","duplicate":false}"#.utf8)
     return out
 }
