@@ -68,7 +68,11 @@ let package = Package(
         // Outgoing HTTP/1.1 and WebSocket on the reactor, for the engine client and the hub client.
         .target(name: "HTTPClient", dependencies: ["Reactor", "TLS", "HTTP1", "WebSocket", "HubBytes", "CSystemShims"], swiftSettings: strict),
         // A Redis connection on the reactor (RESP3, pipelined, pushes): the scale-out store's transport.
-        .target(name: "RedisClient", dependencies: ["RESP", "HTTPClient", "Reactor", "HubBytes"], swiftSettings: strict),
+        .target(name: "RedisClient", dependencies: ["RESP", "HTTPClient", "Reactor", "TLS", "HubBytes"], swiftSettings: strict),
+        // Scale-out: the hub's outcomes in Redis, shared by every node (atomic Lua publish, sharded
+        // pub/sub per key, gap fill, reconnect with back-off).
+        .target(name: "RedisStore", dependencies: ["RedisClient", "RESP", "HTTPClient", "HubServer", "HubCore", "HubBytes", "Reactor", "TLS",
+                                                   .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Camunda 8 REST API v2 client (async/await) with none/basic/OAuth auth and safe retries.
         .target(name: "CamundaClient", dependencies: ["HTTPClient", "HTTP1", "HubBytes", "Reactor", .product(name: "Metrics", package: "swift-metrics")],
                 swiftSettings: strict),
@@ -93,7 +97,7 @@ let package = Package(
         .target(name: "DevEngineServer", dependencies: ["DevEngine", "HubServer", "Auth", "HTTP1", "HubBytes", "Reactor"], swiftSettings: strict),
         .executableTarget(name: "affinity-hub",
                           dependencies: ["HubServer", "HubCore", "OutcomeLog", "Auth", "OutcomeWorker", "CamundaClient", "DevEngineServer", "DevEngine",
-                                         "Callbacks", "CallbackService", "WebhookService", "Webhooks",
+                                         "Callbacks", "CallbackService", "WebhookService", "Webhooks", "RedisStore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
                                          .product(name: "Logging", package: "swift-log")],
@@ -107,7 +111,7 @@ let package = Package(
                           swiftSettings: strict),
 
         .testTarget(name: "HubBytesTests", dependencies: ["HubBytes"], swiftSettings: strict),
-        .testTarget(name: "RedisTests", dependencies: ["RESP", "RedisClient", "Reactor"], swiftSettings: strict),
+        .testTarget(name: "RedisTests", dependencies: ["RESP", "RedisClient", "RedisStore", "HubServer", "HubCore", "Reactor"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubBytes", "OutcomeLog", .product(name: "Logging", package: "swift-log")],

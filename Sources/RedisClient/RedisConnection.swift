@@ -11,6 +11,7 @@ import HTTPClient
 import HubBytes
 import RESP
 import Reactor
+import TLS
 
 public enum RedisError: Error, Sendable, Equatable {
     /// The server answered with an error reply (`-ERR …`, `!…`): the connection goes on.
@@ -43,13 +44,16 @@ public final class RedisConnection {
 
     /// Connects (non-blocking) and queues `HELLO 3` (with `AUTH` when `password` is set) ahead of
     /// anything sent later. `host` must be an IPv4 literal or "localhost".
+    /// With `tls` the connection is `rediss://` (the context verifies the server's certificate
+    /// against `serverName`).
     public init(loop: EventLoop, host: String, port: Int, user: String? = nil, password: String? = nil,
+                tls: (context: TLSContext, serverName: String)? = nil,
                 commandTimeoutMs: Int = 5_000, limits: RESPLimits = RESPLimits()) throws(RedisError) {
         self.loop = loop
         parser = RESPParser(limits: limits)
         timeoutNs = UInt64(commandTimeoutMs) * 1_000_000
         do {
-            socket = try ClientSocket(loop: loop, endpoint: Endpoint(address: try ClientSocket.resolve(host), port: port))
+            socket = try ClientSocket(loop: loop, endpoint: Endpoint(address: try ClientSocket.resolve(host), port: port, tls: tls))
         } catch {
             throw .connectFailed("\(host):\(port): \(error)")
         }

@@ -1,0 +1,65 @@
+// The Lua the shared store runs in Redis. A script runs atomically (nothing else runs on the
+// server meanwhile), which is what makes a publish on N nodes behave as on one: the idempotency
+// check, the seq, the limits, the append and the pub/sub message happen as one step, and every
+// node sees the same seqs in the same order.
+//
+// A key K has (hash-tagged, one cluster slot):
+//   <prefix>:{K}:log   stream, entry id "<seq>-0", fields o (StoredOutcome bytes), e (expiresAt ms), c (cost)
+//   <prefix>:{K}:meta  hash: seq (last given), bytes (retained cost), i:<idempotency key> → seq
+//   <prefix>:{K}       the sharded pub/sub channel nodes following K listen on
+// Both expire with the key's last outcome; meta one retention later, so a subscriber resuming by
+// seq does not see numbering restart while it may still care (the tombstone of HubCore).
+import HubBytes
+
+enum RedisScripts {
+    /// KEYS: log, meta. ARGV: channel, now, id, status, data, publishedAt, expiresAt,
+    /// idempotency key ("" for none), max outcomes, max bytes, cost, meta expiry.
+    /// Returns {1, stored, following nodes} | {0, original} (a duplicate) | {-1, reason}.
+    static let publish = """
+    local log, meta = KEYS[1], KEYS[2]
+    local now = tonumber(ARGV[2])
+    for _ = 1, 64 do
+      local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]
+      if not first or tonumber(first[2][4]) > now then break end
+      redis.call('XDEL', log, first[1])
+      redis.call('HINCRBY', meta, 'bytes', -tonumber(first[2][6]))
+    end
+    local idem = ARGV[8]
+    if idem ~= '' then
+      local seen = redis.call('HGET', meta, 'i:' .. idem)
+      if seen then
+        local hit = redis.call('XRANGE', log, seen .. '-0', seen .. '-0')[1]
+        if hit then return {0, hit[2][2]} end
+      end
+    end
+    if redis.call('XLEN', log) >= tonumber(ARGV[9]) then return {-1, 'outcomes'} end
+    if tonumber(redis.call('HGET', meta, 'bytes') or '0') + tonumber(ARGV[11]) > tonumber(ARGV[10]) then return {-1, 'bytes'} end
+    local seq = redis.call('HINCRBY', meta, 'seq', 1)
+    local function field(s) return #s .. ':' .. s end
+    local stored = field(tostring(seq)) .. field(ARGV[3]) .. field(ARGV[4]) .. field(ARGV[6]) .. field(ARGV[7])
+      .. field(idem) .. field(ARGV[5])
+    redis.call('XADD', log, seq .. '-0', 'o', stored, 'e', ARGV[7], 'c', ARGV[11])
+    redis.call('HINCRBY', meta, 'bytes', ARGV[11])
+    if idem ~= '' then redis.call('HSET', meta, 'i:' .. idem, seq) end
+    redis.call('PEXPIREAT', log, ARGV[7])
+    redis.call('PEXPIREAT', meta, ARGV[12])
+    return {1, stored, redis.call('SPUBLISH', ARGV[1], stored)}
+    """
+
+    /// KEYS: log, meta. ARGV: after (a seq). Returns {next seq, stored…}: the retained outcomes
+    /// after `after`, read in the same step as the counter so the two agree.
+    static let read = """
+    local last = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+    local out = {last + 1}
+    for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[1] .. '-0', '+')) do out[#out + 1] = entry[2][2] end
+    return out
+    """
+
+    static let publishSHA = sha1Hex(publish)
+    static let readSHA = sha1Hex(read)
+
+    /// Redis names scripts by the SHA-1 of their text (EVALSHA).
+    static func sha1Hex(_ text: String) -> String {
+        SHA1.digest(Array(text.utf8)).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+}
