@@ -1,4 +1,5 @@
 import ArgumentParser
+import RedisStore
 import Auth
 import CallbackService
 import Callbacks
@@ -73,6 +74,7 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Workflow engine") var engine: EngineOptions
     @OptionGroup(title: "Callbacks into the engine") var callbackOptions: CallbackOptions
     @OptionGroup(title: "Outcome webhooks") var webhookOptions: WebhookOptions
+    @OptionGroup(title: "Scale-out") var redisOptions: RedisOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Default info.") var logLevel: String?
     @Option(help: "Log format: text (default), or json (one object per line, for log shippers).") var logFormat: String?
@@ -154,7 +156,10 @@ struct Serve: ParsableCommand {
         Process.blockShutdownSignals()
         let stats = ServerStats()
         let lifecycle = Lifecycle()
-        let hub = Hub(config: hubConfig, store: outcomeStore)
+        let redisConfig = try redisOptions.configuration(s)
+        // After the signals are blocked: the store starts a thread of its own.
+        let shared = try redisConfig.map { try RedisOutcomeStore(config: $0, logger: logger) }
+        let hub = Hub(config: hubConfig, store: outcomeStore, shared: shared)
         let camundaURL = s.string("camunda-url", flag: engine.camundaUrl, default: nil)
         let devEngineOn = s.bool("dev-engine", flag: engine.devEngine)
         let workerConfig = try engine.workerConfig(s)
@@ -215,6 +220,7 @@ struct Serve: ParsableCommand {
         }
         logger.info("affinity-hub started", metadata: [
             "loops": "\(c.loops)", "store": "\(outcomeStore.isDurable ? "log" : "memory")",
+            "redis": "\(redisConfig?.url.redacted ?? "none")",
             "recovered": "\(outcomeStore.recovered().count)", "publisher_auth": "\(access.requiresPublisherKey)",
             "subscriber_auth": "\(access.requiresToken)", "echo": "\(c.echoPath ?? "off")",
         ])
@@ -232,6 +238,7 @@ struct Serve: ParsableCommand {
         callbacksBox.links()?.stop()
         devEngine?.stop()
         server.shutdown(code: code, graceMs: graceMs)
+        shared?.close()
         logger.info("stopped")
     }
 }
