@@ -273,7 +273,15 @@ def test_a_thousand_keys_over_nodes_behind_nginx_arrive_once_and_in_order(make_h
 def test_a_node_killed_under_load_loses_nothing_acknowledged(make_hub, redis):
     # Not from make_hub: that fixture requires a clean exit, and this node gets none.
     a = Hub(["--redis", redis.url, "--loops", "1", "--retention", "120"])
-    b, c = node(make_hub, redis.url), node(make_hub, redis.url)
+    try:
+        b, c = node(make_hub, redis.url), node(make_hub, redis.url)
+        killed_under_load(a, b, c)
+    finally:
+        a.proc.kill()
+        a.proc.wait()
+
+
+def killed_under_load(a, b, c):
     keys = [f"kill-{i}" for i in range(200)]
     # Subscribers start on node a and fail over to b, then c.
     collector = Collector([a.url, b.url, c.url], [keys[i::4] for i in range(4)])
