@@ -1,12 +1,16 @@
 // The hub's shared store on Redis (`serve --redis`): every node publishes through the publish
 // script and follows, over sharded pub/sub, the keys its own subscribers want. One connection
-// per node, on a thread of its own; commands and pushes share it, so for each key the follow,
-// the read of its retained outcomes and every later message arrive in the order Redis did them.
+// per Redis node (one in all, or one per cluster master), on a thread of its own. A key's
+// commands and pushes share its node's connection, so its follow, the read of its retained
+// outcomes and every later message arrive in the order Redis did them.
 //
 //   connect ─▶ HELLO 3 (+AUTH) ─▶ SELECT ─▶ SCRIPT LOAD ×2 ─▶ PING ─▶ ready
-//        ─▶ every followed key: SSUBSCRIBE, then read after what the node has (catch-up)
-//   lost ─▶ not ready (/readyz 503, publishes 503, sockets kept) ─▶ retry after 50 ms … 2 s
+//        ─▶ first node: CLUSTER SLOTS ─▶ standalone │ cluster: a link per master, slot map
+//        ─▶ every followed key routed here: SSUBSCRIBE, then read after what the node has
+//   lost ─▶ not ready (/readyz 503, publishes 503, sockets kept) ─▶ retry after 50 ms … 2 s;
+//        cluster: the map is read again (each second while a slot has no ready master)
 //   publish ─▶ EVALSHA publish [─▶ WAIT n] ─▶ stored: 201 │ refused: 429 │ no answer: 503
+//        MOVED ─▶ new map entry, sent there once │ ASK ─▶ ASKING + EVALSHA there once
 //   smessage ─▶ hub.sharedOutcomes │ read answer ─▶ hub.sharedSync
 import Foundation
 import HubBytes
@@ -21,7 +25,9 @@ import Synchronization
 import TLS
 
 public struct RedisStoreConfig: Sendable {
-    public var url: RedisURL
+    /// Where to connect: one server, or seed nodes of a cluster (credentials, database and TLS
+    /// come from the first).
+    public var urls: [RedisURL]
     /// Prefix of every Redis name the hub uses (several hubs may share one Redis).
     public var prefix = "affinity"
     /// A command unanswered this long ends the connection (it reconnects): bounds a slow Redis.
@@ -34,36 +40,42 @@ public struct RedisStoreConfig: Sendable {
     /// CA file for `rediss://` (nil: the system's trust store).
     public var tlsCAFile: String?
 
-    public init(url: RedisURL) { self.url = url }
+    public init(urls: [RedisURL]) { self.urls = urls }
+    public var url: RedisURL { urls[0] }
 }
 
 public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
-    // @unchecked Sendable: every stored property but `loop`, `config`, `logger`, `reason` and
-    // `thread` (immutable or a Mutex) is used only on `loop`'s thread: the public entry points
-    // hop there with `loop.execute` before touching them.
+    // @unchecked Sendable: every stored property but `loop`, `config`, `logger`, `reason`, `tls`,
+    // `seeds` and `thread` (immutable or a Mutex) is used only on `loop`'s thread: the public
+    // entry points hop there with `loop.execute` before touching them.
     private let loop: EventLoop
     private let config: RedisStoreConfig
     private let logger: Logger
-    private let address: String
+    private let seeds: [ClusterNode]
     private let tls: (context: TLSContext, serverName: String)?
     private let reason = Mutex<String?>("connecting to Redis")
     private var thread: Thread?
 
     private weak var hub: Hub?
-    private var connection: RedisConnection?
-    private var ready = false
+    private var links: [ClusterNode: RedisLink] = [:]
+    /// nil until the first node answered `CLUSTER SLOTS`.
+    private var clustered: Bool?
+    /// Cluster: the master of each slot, as last read.
+    private var masters: [ClusterNode?] = []
+    private var mapStale = false
+    private var readingMap = false
     private var stopped = false
     private var followed = Set<OutcomeKey>()
     private var pendingPublishes = 0
-    private var retryMs = 50
     private var lastLoggedFailure: UInt64 = 0
 
-    /// Resolves the host (blocking, once) and starts the store's thread; the connection is made
-    /// when the hub attaches.
+    /// Resolves the seed hosts (blocking, once) and starts the store's thread; connections are
+    /// made when the hub attaches.
     public init(config: RedisStoreConfig, logger: Logger) throws {
+        precondition(!config.urls.isEmpty, "at least one Redis URL")
         self.config = config
         self.logger = logger
-        address = try ClientSocket.resolve(config.url.host)
+        seeds = try config.urls.map { ClusterNode(host: try ClientSocket.resolve($0.host), port: $0.port) }
         tls = config.url.tls ? (try TLSContext(clientTrusting: config.tlsCAFile), config.url.host) : nil
         loop = try EventLoop(index: 3_000)
         let loop = loop
@@ -78,15 +90,15 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     public func attach(_ hub: Hub) {
         loop.execute { [self] in
             self.hub = hub
-            connect()
+            connect(link(to: seeds[0]))
         }
     }
 
     public func close() {
         loop.execute { [self] in
             stopped = true
-            connection?.close(reason: "the hub is shutting down")
-            connection = nil
+            for link in links.values { link.connection?.close(reason: "the hub is shutting down") }
+            links = [:]
             loop.stop()
         }
     }
@@ -95,36 +107,45 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
 
     public func publish(_ outcome: Outcome, limits: HubConfig, completion: @escaping @Sendable (Result<SharedPublish, HubError>) -> Void) {
         loop.execute { [self] in
-            guard ready, let connection else {
-                return completion(.failure(.storeFailed("Redis is unreachable (\(unavailableReason ?? "reconnecting")); nothing was stored")))
-            }
             guard pendingPublishes < config.maxPendingPublishes else {
                 return completion(.failure(.storeFailed("Redis is behind: \(pendingPublishes) publishes wait for it; retry")))
             }
-            pendingPublishes += 1
             let names = StoredKeyNames(outcome.key, prefix: config.prefix)
-            let cost = outcome.cost
             let arguments: [[UInt8]] = [
                 names.channel, digits(HubClock.wallMilliseconds), Array(outcome.id.utf8), Array(outcome.status.rawValue.utf8), outcome.data,
                 digits(outcome.publishedAt), digits(outcome.expiresAt), Array((outcome.idempotencyKey ?? "").utf8),
-                digits(Int64(limits.maxOutcomesPerKey)), digits(Int64(limits.maxBytesPerKey)), digits(Int64(cost)),
+                digits(Int64(limits.maxOutcomesPerKey)), digits(Int64(limits.maxBytesPerKey)), digits(Int64(outcome.cost)),
                 digits(outcome.expiresAt + limits.retentionMs),
             ]
-            let key = outcome.key
-            evaluate(RedisScripts.publish, sha: RedisScripts.publishSHA, keys: [names.stream, names.meta], arguments: arguments,
-                     on: connection) { [self] answer in
-                let decided = decide(answer, key: key, limits: limits)
-                guard case .success(let stored) = decided, !stored.duplicate, config.waitReplicas > 0 else {
-                    pendingPublishes -= 1
-                    return completion(decided)
+            pendingPublishes += 1
+            publish(outcome.key, names: names, arguments: arguments, limits: limits, on: route(outcome.key), asking: false, redirects: 0) { [self] result in
+                pendingPublishes -= 1
+                completion(result)
+            }
+        }
+    }
+
+    private func publish(_ key: OutcomeKey, names: StoredKeyNames, arguments: [[UInt8]], limits: HubConfig, on target: RedisLink?,
+                         asking: Bool, redirects: Int, completion: @escaping (Result<SharedPublish, HubError>) -> Void) {
+        guard let target, target.ready, let connection = target.connection else {
+            return completion(.failure(.storeFailed("Redis is unreachable (\(unavailableReason ?? "reconnecting")); nothing was stored")))
+        }
+        if asking { connection.send("ASKING") { _ in } }
+        evaluate(RedisScripts.publish, sha: RedisScripts.publishSHA, keys: [names.stream, names.meta], arguments: arguments,
+                 on: connection) { [self] answer in
+            if case .failure(.server(let message)) = answer, let moved = ClusterSlots.redirection(message), redirects < 2 {
+                // The slot is elsewhere (resharding, failover): the script did not run here.
+                if !moved.ask { learn(moved.slot, isServedBy: moved.node) }
+                return publish(key, names: names, arguments: arguments, limits: limits, on: link(to: moved.node), asking: moved.ask,
+                               redirects: redirects + 1, completion: completion)
+            }
+            let decided = decide(answer, key: key, limits: limits)
+            guard case .success(let stored) = decided, !stored.duplicate, config.waitReplicas > 0 else { return completion(decided) }
+            connection.send("WAIT", String(config.waitReplicas), String(config.waitTimeoutMs)) { [self] confirmed in
+                guard case .success(.integer(let replicas)) = confirmed, replicas >= config.waitReplicas else {
+                    return completion(.failure(.storeFailed("stored on the Redis primary, but fewer than \(config.waitReplicas) replicas confirmed it in time; retry with the same idempotency key")))
                 }
-                connection.send("WAIT", String(config.waitReplicas), String(config.waitTimeoutMs)) { [self] confirmed in
-                    pendingPublishes -= 1
-                    guard case .success(.integer(let replicas)) = confirmed, replicas >= config.waitReplicas else {
-                        return completion(.failure(.storeFailed("stored on the Redis primary, but fewer than \(config.waitReplicas) replicas confirmed it in time; retry with the same idempotency key")))
-                    }
-                    completion(decided)
-                }
+                completion(decided)
             }
         }
     }
@@ -162,74 +183,181 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     public func follow(_ key: OutcomeKey) {
         loop.execute { [self] in
             followed.insert(key)
-            if ready, let connection { subscribeAndRead(key, after: 0, on: connection) }
+            if let link = route(key), link.ready { subscribeAndRead(key, after: 0, on: link) }
         }
     }
 
     public func unfollow(_ key: OutcomeKey) {
         loop.execute { [self] in
             followed.remove(key)
-            if ready, let connection { connection.sendWithoutReply([Array("SUNSUBSCRIBE".utf8), StoredKeyNames(key, prefix: config.prefix).channel]) }
+            for link in links.values where link.keys.contains(key) { unsubscribe(key, on: link) }
         }
     }
 
     public func fill(_ key: OutcomeKey, after seq: UInt64) {
         loop.execute { [self] in
-            guard followed.contains(key), ready, let connection else { return }   // a reconnect reads it again anyway
-            read(key, after: seq, on: connection)
+            // Not followed, or its node not ready: the re-follow after a reconnect reads it anyway.
+            guard followed.contains(key), let link = route(key), link.ready, link.keys.contains(key) else { return }
+            read(key, after: seq, on: link)
         }
     }
 
     /// Subscribes first, then reads: an outcome published in between comes both ways, and the
     /// core keeps one. Read first and it could come neither way.
-    private func subscribeAndRead(_ key: OutcomeKey, after seq: UInt64, on connection: RedisConnection) {
+    private func subscribeAndRead(_ key: OutcomeKey, after seq: UInt64, on link: RedisLink) {
+        guard let connection = link.connection else { return }
+        link.keys.insert(key)
         connection.sendWithoutReply([Array("SSUBSCRIBE".utf8), StoredKeyNames(key, prefix: config.prefix).channel])
-        read(key, after: seq, on: connection)
+        read(key, after: seq, on: link)
     }
 
-    private func read(_ key: OutcomeKey, after seq: UInt64, on connection: RedisConnection) {
+    private func unsubscribe(_ key: OutcomeKey, on link: RedisLink) {
+        link.keys.remove(key)
+        link.connection?.sendWithoutReply([Array("SUNSUBSCRIBE".utf8), StoredKeyNames(key, prefix: config.prefix).channel])
+    }
+
+    private func read(_ key: OutcomeKey, after seq: UInt64, on link: RedisLink) {
+        guard let connection = link.connection else { return }
         let names = StoredKeyNames(key, prefix: config.prefix)
         evaluate(RedisScripts.read, sha: RedisScripts.readSHA, keys: [names.stream, names.meta], arguments: [Array(String(seq).utf8)],
                  on: connection) { [self] answer in
             guard case .success(.array(let parts)) = answer, case .integer(let next)? = parts.first, next > 0 else {
-                // The connection failed (a reconnect reads again) or Redis answered oddly: say so.
-                if case .success(let odd) = answer { logger.error("unexpected answer to a read of \(key): \(odd)") }
-                return
+                if case .failure(.server(let message)) = answer, let moved = ClusterSlots.redirection(message) {
+                    learn(moved.slot, isServedBy: moved.node)
+                } else if case .success(let odd) = answer {
+                    logger.error("unexpected answer to a read of \(key): \(odd)")
+                }
+                return   // the connection failed (the reconnect reads again) or the key moved (so does the new map)
             }
+            // Only the key's current node speaks for it: an answer from a node it moved away from is stale.
+            guard followed.contains(key), link.keys.contains(key), route(key) === link else { return }
             let outcomes = parts.dropFirst().compactMap { part -> Outcome? in
                 guard case .bulkString(let bytes) = part else { return nil }
                 return StoredOutcome.decode(bytes, key: key)
             }
-            guard followed.contains(key) else { return }
             hub?.sharedSync(key, outcomes: outcomes, storeNextSeq: UInt64(next))
         }
     }
 
-    private func received(_ push: RESPValue) {
-        guard case .push(let parts) = push, parts.count == 3, case .bulkString(let kind) = parts[0],
-              kind == Array("smessage".utf8), case .bulkString(let channel) = parts[1], case .bulkString(let bytes) = parts[2],
-              let key = StoredKeyNames.key(ofChannel: channel, prefix: config.prefix) else { return }
-        guard followed.contains(key), let outcome = StoredOutcome.decode(bytes, key: key) else { return }
-        hub?.sharedOutcomes([outcome], of: key)
+    private func received(_ push: RESPValue, on link: RedisLink) {
+        guard case .push(let parts) = push, parts.count >= 2, case .bulkString(let kind) = parts[0],
+              case .bulkString(let channel) = parts[1], let key = StoredKeyNames.key(ofChannel: channel, prefix: config.prefix) else { return }
+        if kind == Array("smessage".utf8), parts.count == 3, case .bulkString(let bytes) = parts[2] {
+            guard followed.contains(key), link.keys.contains(key), let outcome = StoredOutcome.decode(bytes, key: key) else { return }
+            hub?.sharedOutcomes([outcome], of: key)
+        } else if kind == Array("sunsubscribe".utf8), followed.contains(key), link.keys.contains(key) {
+            // Redis ended the subscription itself: the slot moved. Follow it where it went.
+            link.keys.remove(key)
+            mapStale = true
+            readMap()
+        }
     }
 
-    // MARK: connection
+    // MARK: nodes and the cluster's map
 
-    private func connect() {
-        guard !stopped else { return }
+    /// The link that serves `key` now (nil while the cluster's map has no master for its slot).
+    private func route(_ key: OutcomeKey) -> RedisLink? {
+        guard clustered == true else { return links[seeds[0]] }
+        guard let node = masters[ClusterSlots.slot(of: key.value.utf8)] else { return nil }
+        return link(to: node)
+    }
+
+    /// The link to `node`, made (and connecting) if new.
+    private func link(to node: ClusterNode) -> RedisLink {
+        if let existing = links[node] { return existing }
+        let made = RedisLink(node: node)
+        links[node] = made
+        if hub != nil { connect(made) }
+        return made
+    }
+
+    /// A `MOVED` answer: the slot's master changed. Note it, and read the whole map again.
+    private func learn(_ slot: Int, isServedBy node: ClusterNode) {
+        guard clustered == true, slot >= 0, slot < masters.count else { return }
+        masters[slot] = node
+        _ = link(to: node)
+        mapStale = true
+        readMap()
+    }
+
+    private func readMap() {
+        guard clustered == true, !readingMap, let asked = links.values.first(where: { $0.ready && !$0.retired }),
+              let connection = asked.connection else { return }
+        readingMap = true
+        connection.send("CLUSTER", "SLOTS") { [self] answer in
+            readingMap = false
+            guard case .success(let value) = answer, let map = ClusterSlots.masters(from: value, asked: asked.node) else { return }
+            mapStale = false
+            apply(map)
+        }
+    }
+
+    /// A new map: links to new masters, old ones retired, and every followed key on its master.
+    private func apply(_ map: [ClusterNode?]) {
+        masters = map
+        let current = Set(map.compactMap { $0 })
+        for node in current { _ = link(to: node) }
+        for (node, link) in links where !current.contains(node) {
+            link.retired = true
+            link.connection?.close(reason: "no longer a master in the cluster's map")
+            link.connection = nil
+            link.ready = false
+            link.keys = []
+            links[node] = nil
+        }
+        for key in followed {
+            let target = route(key)
+            for link in links.values where link !== target && link.keys.contains(key) { unsubscribe(key, on: link) }
+            if let target, target.ready, !target.keys.contains(key) {
+                subscribeAndRead(key, after: hub?.sharedKnownSeq(of: key) ?? 0, on: target)
+            }
+        }
+        updateReadiness()
+    }
+
+    /// Cluster: while a slot has no ready master, read the map each second (a failover shows there).
+    private func watchMap() {
+        _ = loop.scheduleTimer(afterMilliseconds: 1_000) { [weak self] in
+            guard let self, !stopped else { return }
+            if mapStale || unavailableReason != nil { readMap() }
+            watchMap()
+        }
+    }
+
+    private func updateReadiness() {
+        let why: String?
+        if clustered == true {
+            let down = Set(masters.enumerated().compactMap { slot, node -> ClusterNode? in
+                guard let node, links[node]?.ready == true else { return node ?? ClusterNode(host: "no master", port: slot) }
+                return nil
+            })
+            why = down.isEmpty ? nil : "Redis cluster: no ready master for some slots (\(down.prefix(3).map(\.description).joined(separator: ", ")))"
+        } else {
+            why = links[seeds[0]]?.ready == true ? nil : reason.withLock { $0 } ?? "connecting to Redis"
+        }
+        reason.withLock { $0 = why }
+    }
+
+    // MARK: connections
+
+    private func connect(_ link: RedisLink) {
+        guard !stopped, !link.retired else { return }
         let url = config.url
         let made: RedisConnection
         do {
-            made = try RedisConnection(loop: loop, host: address, port: url.port, user: url.user, password: url.password, tls: tls,
-                                       commandTimeoutMs: config.commandTimeoutMs)
+            made = try RedisConnection(loop: loop, host: link.node.host, port: link.node.port, user: url.user, password: url.password,
+                                       tls: tls, commandTimeoutMs: config.commandTimeoutMs)
         } catch {
-            return lost("cannot connect to \(url.redacted): \(error)")
+            return lost(link, "cannot connect to \(link.node): \(error)")
         }
-        connection = made
-        made.onPush = { [weak self] push in self?.received(push) }
-        made.onClosed = { [weak self, weak made] why in
-            guard let self, let made, connection === made else { return }
-            lost("the Redis connection ended: \(why)")
+        link.connection = made
+        made.onPush = { [weak self, weak link] push in
+            guard let self, let link else { return }
+            received(push, on: link)
+        }
+        made.onClosed = { [weak self, weak made, weak link] why in
+            guard let self, let made, let link, link.connection === made else { return }
+            lost(link, "the Redis connection to \(link.node) ended: \(why)")
         }
         if url.database != 0 {
             made.send("SELECT", String(url.database)) { [weak made] answer in
@@ -238,38 +366,73 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
         }
         made.send("SCRIPT", "LOAD", RedisScripts.publish) { _ in }
         made.send("SCRIPT", "LOAD", RedisScripts.read) { _ in }
-        made.send("PING") { [weak self, weak made] answer in
-            guard let self, let made, connection === made else { return }
+        made.send("PING") { [weak self, weak made, weak link] answer in
+            guard let self, let made, let link, link.connection === made else { return }
             switch answer {
-            case .success: becameReady(made)
+            case .success: becameReady(link)
             // Redis answers -LOADING while it reads its AOF after a restart: try again shortly.
             case .failure(let error): made.close(reason: "Redis is not ready: \(error)")
             }
         }
     }
 
-    private func becameReady(_ connection: RedisConnection) {
-        ready = true
-        retryMs = 50
-        reason.withLock { $0 = nil }
-        logger.notice("connected to Redis", metadata: ["redis": "\(config.url.redacted)", "following": "\(followed.count)"])
+    private func becameReady(_ link: RedisLink) {
+        guard let connection = link.connection else { return }
+        guard clustered != nil else {
+            // The first node says whether this is a cluster.
+            connection.send("CLUSTER", "SLOTS") { [self] answer in
+                switch answer {
+                case .failure(.server(let message)) where message.contains("cluster support disabled"):
+                    clustered = false
+                    becameReady(link)
+                case .success(let value):
+                    guard let map = ClusterSlots.masters(from: value, asked: link.node) else { return connection.close(reason: "CLUSTER SLOTS unreadable") }
+                    clustered = true
+                    link.ready = true
+                    link.retryMs = 50
+                    logger.notice("connected to a Redis cluster", metadata: ["masters": "\(Set(map.compactMap { $0 }).count)"])
+                    watchMap()
+                    apply(map)
+                case .failure(let error):
+                    connection.close(reason: "CLUSTER SLOTS failed: \(error)")
+                }
+            }
+            return
+        }
+        link.ready = true
+        link.retryMs = 50
+        if clustered == false {
+            logger.notice("connected to Redis", metadata: ["redis": "\(config.url.redacted)", "following": "\(followed.count)"])
+        }
         // Catch up: anything published while this node was away is read after what it has.
-        for key in followed { subscribeAndRead(key, after: hub?.sharedKnownSeq(of: key) ?? 0, on: connection) }
+        for key in followed where route(key) === link && !link.keys.contains(key) {
+            subscribeAndRead(key, after: hub?.sharedKnownSeq(of: key) ?? 0, on: link)
+        }
+        if mapStale { readMap() }
+        updateReadiness()
     }
 
-    private func lost(_ why: String) {
-        let wasReady = ready
-        ready = false
-        connection = nil
-        reason.withLock { $0 = why }
+    private func lost(_ link: RedisLink, _ why: String) {
+        let wasReady = link.ready
+        link.ready = false
+        link.connection = nil
+        link.keys = []          // its subscriptions ended with it
+        if clustered == true { mapStale = true } else { reason.withLock { $0 = why } }
+        updateReadiness()
         if wasReady || loop.now - lastLoggedFailure > 5_000_000_000 {
             lastLoggedFailure = loop.now
-            logger.error("Redis unavailable; publishes get 503 until it is back", metadata: ["reason": "\(why)"])
+            logger.error("Redis unavailable; publishes to its keys get 503 until it is back", metadata: ["reason": "\(why)"])
         }
-        guard !stopped else { return }
-        let delay = retryMs + Int.random(in: 0...(retryMs / 2))
-        retryMs = min(retryMs * 2, 2_000)
-        _ = loop.scheduleTimer(afterMilliseconds: delay) { [weak self] in self?.connect() }
+        guard !stopped, !link.retired, !link.retryPending else { return }
+        link.retryPending = true
+        let delay = link.retryMs + Int.random(in: 0...(link.retryMs / 2))
+        link.retryMs = min(link.retryMs * 2, 2_000)
+        _ = loop.scheduleTimer(afterMilliseconds: delay) { [weak self, weak link] in
+            guard let self, let link else { return }
+            link.retryPending = false
+            connect(link)
+        }
+        if clustered == true { readMap() }
     }
 
     /// EVALSHA, and EVAL when Redis lost its script cache (SCRIPT FLUSH, a failover to a replica

@@ -4,8 +4,8 @@ import RedisStore
 
 /// Scale-out: the nodes' shared store (docs/scale-out.md).
 struct RedisOptions: ParsableArguments {
-    @Option(help: "Share outcomes with other hub nodes through Redis: redis://[user:password@]host[:port][/db] or rediss://… (TLS). Default: none (one node).")
-    var redis: String?
+    @Option(help: "Share outcomes with other hub nodes through Redis: redis://[user:password@]host[:port][/db] or rediss://… (TLS); repeat it (or separate with commas) to name seed nodes of a Redis Cluster. Default: none (one node).")
+    var redis: [String] = []
     @Option(help: "Prefix of the hub's Redis keys and channels (several hubs on one Redis). Default affinity.") var redisPrefix: String?
     @Option(help: "Acknowledge a publish only once this many Redis replicas hold it (WAIT). Default 0.") var redisWaitReplicas: Int?
     @Option(help: "Milliseconds Redis may take to answer before the connection is dropped and remade. Default 2000.") var redisTimeout: Int?
@@ -13,10 +13,13 @@ struct RedisOptions: ParsableArguments {
 
     /// The store's settings, or nil when no Redis is configured.
     func configuration(_ s: Settings) throws -> RedisStoreConfig? {
-        guard let text = s.string("redis", flag: redis, default: nil) else { return nil }
-        let url: RedisURL
-        do { url = try RedisURL(parsing: text) } catch { throw ValidationError("--redis: \(error)") }
-        var c = RedisStoreConfig(url: url)
+        let texts = s.list("redis", flag: redis)
+        guard !texts.isEmpty else { return nil }
+        var urls: [RedisURL] = []
+        for text in texts {
+            do { urls.append(try RedisURL(parsing: text)) } catch { throw ValidationError("--redis: \(error)") }
+        }
+        var c = RedisStoreConfig(urls: urls)
         c.prefix = s.string("redis-prefix", flag: redisPrefix, default: c.prefix)!
         guard !c.prefix.isEmpty, !c.prefix.contains(where: { $0 == "{" || $0 == "}" || $0 == " " }) else {
             throw ValidationError("--redis-prefix is a non-empty name without braces or spaces")

@@ -377,6 +377,8 @@ class Gate:
         self.listener.listen(16)
         self.port = self.listener.getsockname()[1]
         self.pairs = []
+        # Seconds each chunk is held before it is passed on (a slow network or a slow Redis).
+        self.delay = 0
         threading.Thread(target=self.accept, daemon=True).start()
 
     def accept(self):
@@ -397,6 +399,8 @@ class Gate:
                 if not data:
                     break
                 self.open.wait()
+                if self.delay:
+                    time.sleep(self.delay)
                 dst.sendall(data)
         except OSError:
             pass
@@ -450,3 +454,196 @@ def test_a_node_cut_off_from_redis_stops_acknowledging_reports_not_ready_and_cat
     wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 15, "catch-up after the partition")
     collector.close()
     assert_once_in_order(collector, acknowledged)
+
+
+class RedisCluster:
+    """Three masters and three replicas (redis-cli --cluster create), AOF on, a 1 s node timeout so
+    a failover takes seconds."""
+
+    def __init__(self, directory):
+        need("redis-cli")
+        self.binary = need("redis-server")
+        self.ports = []
+        while len(self.ports) < 6:
+            port = free_port()
+            if port < 55000 and port not in self.ports:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port + 10000)) != 0:
+                        self.ports.append(port)
+        self.procs = {}
+        for port in self.ports:
+            d = os.path.join(str(directory), str(port))
+            os.makedirs(d)
+            self.procs[port] = subprocess.Popen(
+                [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", "--appendonly", "yes",
+                 "--appendfsync", "always", "--cluster-enabled", "yes", "--cluster-node-timeout", "1000",
+                 "--cluster-replica-validity-factor", "0",
+                 "--cluster-config-file", "nodes.conf"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for port in self.ports:
+            wait_until(lambda: self.cli(port, "PING") == "PONG", 10, f"redis {port}")
+        subprocess.check_call(["redis-cli", "--cluster", "create"] + [f"127.0.0.1:{p}" for p in self.ports]
+                              + ["--cluster-replicas", "1", "--cluster-yes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.healthy, 30, "the cluster to be ok")
+
+    def cli(self, port, *args):
+        try:
+            return subprocess.run(["redis-cli", "-p", str(port)] + list(args), capture_output=True, text=True, timeout=5).stdout.strip()
+        except subprocess.TimeoutExpired:
+            return ""
+
+    def healthy(self):
+        """Every live node sees the cluster ok, three masters, and every live replica in sync."""
+        alive = [p for p in self.ports if self.procs[p].poll() is None]
+        roles = [self.cli(p, "INFO", "replication") for p in alive]
+        return all("cluster_state:ok" in self.cli(p, "CLUSTER", "INFO") for p in alive) and \
+            sum(1 for r in roles if "role:master" in r) == 3 and \
+            all("master_link_status:up" in r for r in roles if "role:slave" in r)
+
+    def masters(self):
+        return [p for p in self.ports if self.procs[p].poll() is None and "role:master" in self.cli(p, "INFO", "replication")]
+
+    def kill(self, port):
+        self.procs[port].kill()
+        self.procs[port].wait()
+
+    def stop(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def seeds(self):
+        return [arg for p in self.ports[:2] for arg in ("--redis", f"redis://127.0.0.1:{p}")]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = RedisCluster(tmp_path)
+    yield c
+    c.stop()
+
+
+def test_nodes_on_a_redis_cluster_deliver_every_key_whatever_its_slot(make_hub, cluster):
+    a = make_hub(*cluster.seeds(), "--loops", "1")
+    b = make_hub(*cluster.seeds(), "--loops", "1")
+    keys = [f"slot-{i}" for i in range(300)]
+    # The keys spread over all three masters.
+    owners = {cluster.cli(cluster.ports[0], "CLUSTER", "KEYSLOT", "{" + k + "}") for k in keys}
+    assert len(owners) > 100
+    collector = Collector([b.url], [keys[i::3] for i in range(3)])
+    acknowledged = {k: [] for k in keys}
+    for step in range(2):
+        for k in keys:
+            r = publish(a.http(""), k, {"step": step})
+            assert r.status_code == 201, r.text
+            acknowledged[k].append(r.json()["seq"])
+    wait_until(lambda: all(collector.got[k] == [1, 2] for k in keys), 20, "every outcome on the other node")
+    collector.close()
+    assert_once_in_order(collector, acknowledged)
+    # Retention and idempotency through the cluster too.
+    late = requests.get(b.http("/v1/outcomes/slot-7?after=1&wait=2"), timeout=10)
+    assert late.status_code == 200 and late.json()["seq"] == 2
+    retry = publish(b.http(""), "slot-8", {"x": 1}, idem="i-8")
+    again = publish(a.http(""), "slot-8", {"x": 2}, idem="i-8")
+    assert retry.status_code == 201 and again.status_code == 200 and again.json()["seq"] == retry.json()["seq"]
+
+
+def test_a_cluster_failover_loses_no_acknowledged_outcome(make_hub, cluster):
+    args = cluster.seeds() + ["--loops", "1", "--redis-wait-replicas", "1", "--redis-timeout", "800"]
+    a, b = make_hub(*args), make_hub(*args)
+    keys = [f"fail-{i}" for i in range(60)]
+    collector = Collector([b.url], [keys[i::2] for i in range(2)])
+    acknowledged = {k: [] for k in keys}
+    statuses = []
+    stop = threading.Event()
+
+    def publisher():
+        i = 0
+        while not stop.is_set():
+            k = keys[i % len(keys)]
+            i += 1
+            try:
+                r = publish(a.http(""), k, {"i": i}, idem=f"f-{i}", timeout=5)
+            except requests.RequestException:
+                continue
+            statuses.append(r.status_code)
+            if r.status_code == 201:
+                acknowledged[k].append(r.json()["seq"])
+            else:
+                time.sleep(0.01)
+
+    t = threading.Thread(target=publisher)
+    t.start()
+    try:
+        time.sleep(1)
+        victim = cluster.masters()[0]
+        cluster.kill(victim)
+        wait_until(lambda: not ready(a.http("")), 10, "the node to notice a master is gone")
+        wait_until(cluster.healthy, 30, "the replica to take over")
+        wait_until(lambda: ready(a.http("")) and ready(b.http("")), 20, "both nodes ready on the new map")
+        after = len(statuses)
+        wait_until(lambda: statuses[after:].count(201) > 60, 20, "publishes accepted on every slot again")
+    finally:
+        stop.set()
+        t.join()
+    assert 503 in statuses, "publishes to the failed master's slots were refused, not acknowledged"
+    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
+    collector.close()
+    assert collector.resumed == 0
+    assert_once_in_order(collector, acknowledged)
+
+
+def test_outcome_workers_on_two_nodes_turn_a_redelivered_job_into_one_outcome(make_hub, redis):
+    """The job-key idempotency of the outcome worker, across nodes: node A stores the outcome and
+    is killed before completing the job; the engine offers the job again and node B, on the same
+    Redis, finds the outcome already stored and completes the job without a second outcome."""
+    from test_engine import FIXTURES, Process, activate, deploy, engine_call
+    from conftest import hub_binary
+    engine = Process([hub_binary(), "dev-engine", "--port", "0"], r"listening (http://127\.0\.0\.1:\d+)")
+    try:
+        deploy(engine.url, os.path.join(FIXTURES, "ship-then-publish.bpmn"))
+        common = ["--camunda-url", engine.url, "--redis", redis.url, "--worker-job-timeout", "2"]
+        hub_a = make_hub(*common, env={"AFFINITY_TEST_HOLD_COMPLETION_MS": "60000"})
+        key = f"order-nodes-{time.time_ns()}"
+        pi = engine_call(engine.url, "POST", "/v2/process-instances",
+                         {"processDefinitionId": "ship-then-publish", "variables": {"affinityKey": key, "orderId": "n1"}}).json()["processInstanceKey"]
+        [job] = activate(engine.url, "shipping")
+        assert engine_call(engine.url, "POST", f"/v2/jobs/{job['jobKey']}/completion", {"variables": {"trackingNumber": "T-n"}}).status_code == 204
+        first = requests.get(hub_a.http(f"/v1/outcomes/{key}?timeout=10"), timeout=15).json()
+        assert first["seq"] == 1
+        hub_a.proc.send_signal(signal.SIGKILL)
+        hub_a.proc.wait()
+        hub_a.stop = lambda *a, **k: 0  # already gone; the fixture must not expect a clean exit
+
+        hub_b = make_hub(*common)
+        wait_until(lambda: engine_call(engine.url, "GET", f"/v2/process-instances/{pi}").json()["state"] == "COMPLETED", 20,
+                   "node B to complete the re-offered job")
+        metrics = requests.get(hub_b.http("/metrics"), timeout=5).text
+        assert 'affinity_worker_jobs_total{result="duplicate"} 1' in metrics
+        assert requests.get(hub_b.http(f"/v1/outcomes/{key}?timeout=10"), timeout=15).json()["id"] == first["id"]
+        assert requests.get(hub_b.http(f"/v1/outcomes/{key}?after=1&timeout=1"), timeout=5).status_code == 204
+    finally:
+        engine.stop()
+
+
+def test_a_slow_redis_slows_publishes_without_unbounded_queues_and_redis_out_of_memory_is_507(make_hub, tmp_path):
+    """A delaying proxy between the node and Redis: publishes are answered after the delay, not
+    lost or hung; then a Redis with a tiny maxmemory refuses a write and the publisher gets 507."""
+    redis = RedisServer(tmp_path)
+    try:
+        gate = Gate(redis.port)
+        gate.delay = 0.15
+        hub = node(make_hub, f"redis://127.0.0.1:{gate.port}", "--redis-timeout", "1500")
+        wait_until(lambda: ready(hub.http("")), 10, "the node to reach Redis through the slow proxy")
+        started = time.time()
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda i: publish(hub.http(""), f"slow-{i % 20}", i).status_code, range(200)))
+        took = time.time() - started
+        assert results.count(201) == 200, results
+        assert took < 30, f"pipelined through one connection, 200 publishes took {took:.1f}s"
+        gate.delay = 0
+        subprocess.check_call(["redis-cli", "-p", str(redis.port), "CONFIG", "SET", "maxmemory", "1"], stdout=subprocess.DEVNULL)
+        full = publish(hub.http(""), "slow-oom", "x" * 1000)
+        assert full.status_code == 507 and full.json()["error"] == "store_full", full.text
+    finally:
+        redis.kill()
