@@ -1,6 +1,6 @@
 // The hub's shared store on Redis (`serve --redis`): every node publishes through the publish
 // script and follows, over sharded pub/sub, the keys its own subscribers want. One connection
-// per Redis node (one in all, or one per cluster master), on a thread of its own. A key's
+// per Redis node (one in all, or one per cluster master), on the server's first loop. A key's
 // commands and pushes share its node's connection, so its follow, the read of its retained
 // outcomes and every later message arrive in the order Redis did them.
 //
@@ -12,7 +12,6 @@
 //   publish ─▶ EVALSHA publish [─▶ WAIT n] ─▶ stored: 201 │ refused: 429 │ no answer: 503
 //        MOVED ─▶ new map entry, sent there once │ ASK ─▶ ASKING + EVALSHA there once
 //   smessage ─▶ hub.sharedOutcomes │ read answer ─▶ hub.sharedSync
-import Foundation
 import HubBytes
 import HubCore
 import HTTPClient
@@ -45,17 +44,18 @@ public struct RedisStoreConfig: Sendable {
 }
 
 public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
-    // @unchecked Sendable: every stored property but `loop`, `config`, `logger`, `reason`, `tls`,
-    // `seeds` and `thread` (immutable or a Mutex) is used only on `loop`'s thread: the public
-    // entry points hop there with `loop.execute` before touching them.
-    private let loop: EventLoop
+    // @unchecked Sendable: `config`, `logger`, `seeds` and `tls` are immutable, `loopRef` and
+    // `reason` are Mutexes; every other stored property is used only on `loop`'s thread (the
+    // public entry points hop there with `onLoop` before touching them).
     private let config: RedisStoreConfig
     private let logger: Logger
     private let seeds: [ClusterNode]
     private let tls: (context: TLSContext, serverName: String)?
     private let reason = Mutex<String?>("connecting to Redis")
-    private var thread: Thread?
+    private let loopRef = Mutex<EventLoop?>(nil)
 
+    /// Set once by `attach`, before the loop runs.
+    private var loop: EventLoop!
     private weak var hub: Hub?
     private var links: [ClusterNode: RedisLink] = [:]
     /// nil until the first node answered `CLUSTER SLOTS`.
@@ -69,53 +69,52 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     private var pendingPublishes = 0
     private var lastLoggedFailure: UInt64 = 0
 
-    /// Resolves the seed hosts (blocking, once) and starts the store's thread; connections are
-    /// made when the hub attaches.
+    /// Resolves the seed hosts (blocking, once); the connections are made on the loop the hub
+    /// attaches this store to.
     public init(config: RedisStoreConfig, logger: Logger) throws {
         precondition(!config.urls.isEmpty, "at least one Redis URL")
         self.config = config
         self.logger = logger
         seeds = try config.urls.map { ClusterNode(host: try ClientSocket.resolve($0.host), port: $0.port) }
         tls = config.url.tls ? (try TLSContext(clientTrusting: config.tlsCAFile), config.url.host) : nil
-        loop = try EventLoop(index: 3_000)
-        let loop = loop
-        let thread = Thread { loop.run() }
-        thread.name = "redis-store"
-        thread.start()
-        self.thread = thread
+    }
+
+    /// Runs `body` on the store's loop (dropped before `attach`: nothing is served then).
+    private func onLoop(_ body: @escaping @Sendable () -> Void) {
+        loopRef.withLock { $0 }?.execute(body)
     }
 
     public var unavailableReason: String? { reason.withLock { $0 } }
 
-    public func attach(_ hub: Hub) {
-        loop.execute { [self] in
+    public func attach(_ hub: Hub, loop: EventLoop) {
+        self.loop = loop
+        loopRef.withLock { $0 = loop }
+        onLoop { [self] in
             self.hub = hub
             connect(link(to: seeds[0]))
         }
     }
 
     public func close() {
-        loop.execute { [self] in
+        onLoop { [self] in
             stopped = true
             for link in links.values { link.connection?.close(reason: "the hub is shutting down") }
             links = [:]
-            loop.stop()
         }
     }
 
     // MARK: publish
 
     public func publish(_ outcome: Outcome, limits: HubConfig, completion: @escaping @Sendable (Result<SharedPublish, HubError>) -> Void) {
-        loop.execute { [self] in
+        onLoop { [self] in
             guard pendingPublishes < config.maxPendingPublishes else {
                 return completion(.failure(.storeFailed("Redis is behind: \(pendingPublishes) publishes wait for it; retry")))
             }
             let names = StoredKeyNames(outcome.key, prefix: config.prefix)
             let arguments: [[UInt8]] = [
-                names.channel, digits(HubClock.wallMilliseconds), Array(outcome.id.utf8), Array(outcome.status.rawValue.utf8), outcome.data,
-                digits(outcome.publishedAt), digits(outcome.expiresAt), Array((outcome.idempotencyKey ?? "").utf8),
+                names.channel, digits(HubClock.wallMilliseconds), Array((outcome.idempotencyKey ?? "").utf8),
                 digits(Int64(limits.maxOutcomesPerKey)), digits(Int64(limits.maxBytesPerKey)), digits(Int64(outcome.cost)),
-                digits(outcome.expiresAt + limits.retentionMs),
+                digits(outcome.expiresAt), digits(outcome.expiresAt + limits.retentionMs), StoredOutcome.tail(outcome),
             ]
             pendingPublishes += 1
             publish(outcome.key, names: names, arguments: arguments, limits: limits, on: route(outcome.key), asking: false, redirects: 0) { [self] result in
@@ -181,21 +180,21 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     // MARK: follow
 
     public func follow(_ key: OutcomeKey) {
-        loop.execute { [self] in
+        onLoop { [self] in
             followed.insert(key)
             if let link = route(key), link.ready { subscribeAndRead(key, after: 0, on: link) }
         }
     }
 
     public func unfollow(_ key: OutcomeKey) {
-        loop.execute { [self] in
+        onLoop { [self] in
             followed.remove(key)
             for link in links.values where link.keys.contains(key) { unsubscribe(key, on: link) }
         }
     }
 
     public func fill(_ key: OutcomeKey, after seq: UInt64) {
-        loop.execute { [self] in
+        onLoop { [self] in
             // Not followed, or its node not ready: the re-follow after a reconnect reads it anyway.
             guard followed.contains(key), let link = route(key), link.ready, link.keys.contains(key) else { return }
             read(key, after: seq, on: link)

@@ -12,8 +12,8 @@
 import HubBytes
 
 enum RedisScripts {
-    /// KEYS: log, meta. ARGV: channel, now, id, status, data, publishedAt, expiresAt,
-    /// idempotency key ("" for none), max outcomes, max bytes, cost, meta expiry.
+    /// KEYS: log, meta. ARGV: channel, now, idempotency key ("" for none), max outcomes, max
+    /// bytes, cost, expiresAt, meta expiry, and the stored outcome after its seq (StoredOutcome.tail).
     /// Returns {1, stored, following nodes} | {0, original} (a duplicate) | {-1, reason}.
     static let publish = """
     local log, meta = KEYS[1], KEYS[2]
@@ -24,7 +24,7 @@ enum RedisScripts {
       redis.call('XDEL', log, first[1])
       redis.call('HINCRBY', meta, 'bytes', -tonumber(first[2][6]))
     end
-    local idem = ARGV[8]
+    local idem = ARGV[3]
     if idem ~= '' then
       local seen = redis.call('HGET', meta, 'i:' .. idem)
       if seen then
@@ -32,17 +32,15 @@ enum RedisScripts {
         if hit then return {0, hit[2][2]} end
       end
     end
-    if redis.call('XLEN', log) >= tonumber(ARGV[9]) then return {-1, 'outcomes'} end
-    if tonumber(redis.call('HGET', meta, 'bytes') or '0') + tonumber(ARGV[11]) > tonumber(ARGV[10]) then return {-1, 'bytes'} end
-    local seq = redis.call('HINCRBY', meta, 'seq', 1)
-    local function field(s) return #s .. ':' .. s end
-    local stored = field(tostring(seq)) .. field(ARGV[3]) .. field(ARGV[4]) .. field(ARGV[6]) .. field(ARGV[7])
-      .. field(idem) .. field(ARGV[5])
-    redis.call('XADD', log, seq .. '-0', 'o', stored, 'e', ARGV[7], 'c', ARGV[11])
-    redis.call('HINCRBY', meta, 'bytes', ARGV[11])
+    if redis.call('XLEN', log) >= tonumber(ARGV[4]) then return {-1, 'outcomes'} end
+    if tonumber(redis.call('HGET', meta, 'bytes') or '0') + tonumber(ARGV[6]) > tonumber(ARGV[5]) then return {-1, 'bytes'} end
+    local seq = tostring(redis.call('HINCRBY', meta, 'seq', 1))
+    local stored = #seq .. ':' .. seq .. ARGV[9]
+    redis.call('XADD', log, seq .. '-0', 'o', stored, 'e', ARGV[7], 'c', ARGV[6])
+    redis.call('HINCRBY', meta, 'bytes', ARGV[6])
     if idem ~= '' then redis.call('HSET', meta, 'i:' .. idem, seq) end
     redis.call('PEXPIREAT', log, ARGV[7])
-    redis.call('PEXPIREAT', meta, ARGV[12])
+    redis.call('PEXPIREAT', meta, ARGV[8])
     return {1, stored, redis.call('SPUBLISH', ARGV[1], stored)}
     """
 

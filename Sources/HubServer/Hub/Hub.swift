@@ -77,7 +77,6 @@ public final class Hub: Sendable {
         if shared == nil { for outcome in store.recovered() { cores[outcome.key.hashValue & mask].restore(outcome, nowMs: now) } }
         self.shards = cores.indices.map { CoreShard(cores[$0], index: $0, count: cores.count) }
         idPrefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        shared?.attach(self)
     }
 
     /// True when a publish is decided inside the call (memory store, one node): no hop needed.
@@ -90,7 +89,10 @@ public final class Hub: Sendable {
     func shard(_ key: OutcomeKey) -> CoreShard { shards[key.hashValue & (shards.count - 1)] }
 
     /// Called by the server before its loops start.
-    func attach(_ refs: [LoopRef]) { for shard in shards { shard.state.withLock { $0.loops = refs } } }
+    func attach(_ refs: [LoopRef]) {
+        for shard in shards { shard.state.withLock { $0.loops = refs } }
+        if let shared, let first = refs.first { shared.attach(self, loop: first.loop) }
+    }
 
     public func newSubscriber(onLoop loop: Int) -> SubscriberRef {
         SubscriberRef(loop: loop, id: nextSubscriberID.add(1, ordering: .relaxed).oldValue)

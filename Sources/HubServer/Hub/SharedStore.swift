@@ -7,6 +7,7 @@
 //   outcome published anywhere ─▶ hub.sharedOutcomes ─▶ gap? ─▶ store.fill ─▶ hub.sharedSync
 //   last local subscriber gone ─▶ store.unfollow
 import HubCore
+import Reactor
 
 /// What the shared store answered to a publish.
 public struct SharedPublish: Sendable {
@@ -22,11 +23,13 @@ public struct SharedPublish: Sendable {
 }
 
 /// A store shared by hub nodes. Calls come from any thread and return at once; answers arrive
-/// on the store's own thread. `follow`, `unfollow` and `fill` of one key are issued under the
+/// on the store's loop. `follow`, `unfollow` and `fill` of one key are issued under the
 /// key's shard lock, so the store sees them in the order the hub decided them.
 public protocol SharedStore: AnyObject, Sendable {
-    /// Called once, before serving: where the store sends outcomes and read answers.
-    func attach(_ hub: Hub)
+    /// Called once, before the loops run: where the store sends outcomes and read answers, and
+    /// the loop it may run its connections on (the server's first: a publish on that loop then
+    /// reaches Redis and comes back without waking another thread).
+    func attach(_ hub: Hub, loop: EventLoop)
     /// Stores `outcome` (its seq is the store's to give) unless its idempotency key names one
     /// already stored; `completion` runs once. A failure means not acknowledged: the publisher
     /// gets the error's status (503 when the store cannot be reached) and may retry.
