@@ -43,9 +43,35 @@ public struct RedisStoreConfig: Sendable {
     public var url: RedisURL { urls[0] }
 }
 
+/// Counters for /metrics (written on the store's loop, read by the exporter).
+public final class RedisStoreStats: Sendable {
+    public let connects = Atomic<Int>(0)
+    public let connectionsLost = Atomic<Int>(0)
+    public let redirections = Atomic<Int>(0)
+    public let mapReads = Atomic<Int>(0)
+    public let follows = Atomic<Int>(0)
+    public let fills = Atomic<Int>(0)
+    public let followedKeys = Atomic<Int>(0)
+    public let pendingPublishes = Atomic<Int>(0)
+    public init() {}
+
+    public func samples() -> [ExportedMetrics.Sample] {
+        [
+            .counter("affinity_redis_connects_total", connects.load(ordering: .relaxed)),
+            .counter("affinity_redis_connections_lost_total", connectionsLost.load(ordering: .relaxed)),
+            .counter("affinity_redis_redirections_total", redirections.load(ordering: .relaxed)),
+            .counter("affinity_redis_map_reads_total", mapReads.load(ordering: .relaxed)),
+            .counter("affinity_redis_follows_total", follows.load(ordering: .relaxed)),
+            .counter("affinity_redis_fills_total", fills.load(ordering: .relaxed)),
+            .gauge("affinity_redis_followed_keys", followedKeys.load(ordering: .relaxed)),
+            .gauge("affinity_redis_pending_publishes", pendingPublishes.load(ordering: .relaxed)),
+        ]
+    }
+}
+
 public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     // @unchecked Sendable: `config`, `logger`, `seeds` and `tls` are immutable, `loopRef` and
-    // `reason` are Mutexes; every other stored property is used only on `loop`'s thread (the
+    // `reason` are Mutexes, `stats` atomics; every other stored property is used only on `loop`'s thread (the
     // public entry points hop there with `onLoop` before touching them).
     private let config: RedisStoreConfig
     private let logger: Logger
@@ -53,6 +79,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     private let tls: (context: TLSContext, serverName: String)?
     private let reason = Mutex<String?>("connecting to Redis")
     private let loopRef = Mutex<EventLoop?>(nil)
+    public let stats = RedisStoreStats()
 
     /// Set once by `attach`, before the loop runs.
     private var loop: EventLoop!
@@ -117,8 +144,10 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
                 digits(outcome.expiresAt), digits(outcome.expiresAt + limits.retentionMs), StoredOutcome.tail(outcome),
             ]
             pendingPublishes += 1
+            stats.pendingPublishes.store(pendingPublishes, ordering: .relaxed)
             publish(outcome.key, names: names, arguments: arguments, limits: limits, on: route(outcome.key), asking: false, redirects: 0) { [self] result in
                 pendingPublishes -= 1
+                stats.pendingPublishes.store(pendingPublishes, ordering: .relaxed)
                 completion(result)
             }
         }
@@ -134,6 +163,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
                  on: connection) { [self] answer in
             if case .failure(.server(let message)) = answer, let moved = ClusterSlots.redirection(message), redirects < 2 {
                 // The slot is elsewhere (resharding, failover): the script did not run here.
+                stats.redirections.add(1, ordering: .relaxed)
                 if !moved.ask { learn(moved.slot, isServedBy: moved.node) }
                 return publish(key, names: names, arguments: arguments, limits: limits, on: link(to: moved.node), asking: moved.ask,
                                redirects: redirects + 1, completion: completion)
@@ -182,6 +212,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     public func follow(_ key: OutcomeKey) {
         onLoop { [self] in
             followed.insert(key)
+            stats.followedKeys.store(followed.count, ordering: .relaxed)
             if let link = route(key), link.ready { subscribeAndRead(key, after: 0, on: link) }
         }
     }
@@ -189,6 +220,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     public func unfollow(_ key: OutcomeKey) {
         onLoop { [self] in
             followed.remove(key)
+            stats.followedKeys.store(followed.count, ordering: .relaxed)
             for link in links.values where link.keys.contains(key) { unsubscribe(key, on: link) }
         }
     }
@@ -197,6 +229,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
         onLoop { [self] in
             // Not followed, or its node not ready: the re-follow after a reconnect reads it anyway.
             guard followed.contains(key), let link = route(key), link.ready, link.keys.contains(key) else { return }
+            stats.fills.add(1, ordering: .relaxed)
             read(key, after: seq, on: link)
         }
     }
@@ -206,6 +239,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
     private func subscribeAndRead(_ key: OutcomeKey, after seq: UInt64, on link: RedisLink) {
         guard let connection = link.connection else { return }
         link.keys.insert(key)
+        stats.follows.add(1, ordering: .relaxed)
         connection.sendWithoutReply([Array("SSUBSCRIBE".utf8), StoredKeyNames(key, prefix: config.prefix).channel])
         read(key, after: seq, on: link)
     }
@@ -283,6 +317,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
         guard clustered == true, !readingMap, let asked = links.values.first(where: { $0.ready && !$0.retired }),
               let connection = asked.connection else { return }
         readingMap = true
+        stats.mapReads.add(1, ordering: .relaxed)
         connection.send("CLUSTER", "SLOTS") { [self] answer in
             readingMap = false
             guard case .success(let value) = answer, let map = ClusterSlots.masters(from: value, asked: asked.node) else { return }
@@ -368,7 +403,9 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
         made.send("PING") { [weak self, weak made, weak link] answer in
             guard let self, let made, let link, link.connection === made else { return }
             switch answer {
-            case .success: becameReady(link)
+            case .success:
+                stats.connects.add(1, ordering: .relaxed)
+                becameReady(link)
             // Redis answers -LOADING while it reads its AOF after a restart: try again shortly.
             case .failure(let error): made.close(reason: "Redis is not ready: \(error)")
             }
@@ -413,6 +450,7 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
 
     private func lost(_ link: RedisLink, _ why: String) {
         let wasReady = link.ready
+        if wasReady { stats.connectionsLost.add(1, ordering: .relaxed) }
         link.ready = false
         link.connection = nil
         link.keys = []          // its subscriptions ended with it

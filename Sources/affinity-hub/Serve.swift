@@ -168,8 +168,10 @@ struct Serve: ParsableCommand {
         let callbacksBox = CallbacksBox()
         let webhooks = WebhookService(hub: hub, store: outcomeStore, config: try webhookOptions.configuration(s), logger: logger)
         var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub, metrics: prometheus.render)
-        let sources: [ExportedMetrics.Source] = [stats.samples, hub.metricSamples, workerStats.samples, callbacksBox.metricSamples,
+        let baseSources: [ExportedMetrics.Source] = [stats.samples, hub.metricSamples, workerStats.samples, callbacksBox.metricSamples,
                                                  webhooks.metricSamples]
+        var sources: [ExportedMetrics.Source] = baseSources
+        if let shared { sources.append(shared.stats.samples) }
         for source in sources {
             prometheus.exported.add(source)
         }

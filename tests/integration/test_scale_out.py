@@ -647,3 +647,59 @@ def test_a_slow_redis_slows_publishes_without_unbounded_queues_and_redis_out_of_
         assert full.status_code == 507 and full.json()["error"] == "store_full", full.text
     finally:
         redis.kill()
+
+
+def test_slots_moved_while_publishing_lose_nothing(make_hub, cluster):
+    """redis-cli --cluster reshard moves slots holding keys between masters under load: publishes
+    meet ASK (slot migrating) and MOVED (slot moved) and are sent on; subscriptions Redis ends
+    (sunsubscribe) are followed to the new master. Every acknowledged outcome arrives once, in order."""
+    a, b = make_hub(*cluster.seeds(), "--loops", "1"), make_hub(*cluster.seeds(), "--loops", "1")
+    source, target = cluster.masters()[:2]
+    source_id, target_id = cluster.cli(source, "CLUSTER", "MYID"), cluster.cli(target, "CLUSTER", "MYID")
+    keys = [f"move-{i}" for i in range(120)]
+    collector = Collector([b.url], [keys[i::2] for i in range(2)])
+    acknowledged = {k: [] for k in keys}
+    statuses = []
+    stop = threading.Event()
+
+    def publisher():
+        i = 0
+        while not stop.is_set():
+            k = keys[i % len(keys)]
+            i += 1
+            try:
+                r = publish(a.http(""), k, {"i": i}, idem=f"m-{i}", timeout=5)
+            except requests.RequestException:
+                continue
+            statuses.append(r.status_code)
+            if r.status_code == 201:
+                acknowledged[k].append(r.json()["seq"])
+
+    moved_keys = []
+    t = threading.Thread(target=publisher)
+    t.start()
+    try:
+        time.sleep(1)
+        slots_before = {k: int(cluster.cli(source, "CLUSTER", "KEYSLOT", "{" + k + "}")) for k in keys}
+        subprocess.run(["redis-cli", "--cluster", "reshard", f"127.0.0.1:{source}", "--cluster-from", source_id,
+                        "--cluster-to", target_id, "--cluster-slots", "3000", "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        owned = cluster.cli(target, "CLUSTER", "NODES")
+        wait_until(cluster.healthy, 20, "the cluster after the reshard")
+        moved_keys = [k for k, slot in slots_before.items()
+                      if cluster.cli(target, "CLUSTER", "COUNTKEYSINSLOT", str(slot)) not in ("", "0")]
+        after = len(statuses)
+        wait_until(lambda: statuses[after:].count(201) > 150, 20, "publishes after the reshard")
+    finally:
+        stop.set()
+        t.join()
+    assert moved_keys, f"the reshard moved none of the test's keys: {owned}"
+    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
+    collector.close()
+    assert_once_in_order(collector, acknowledged)
+    assert all(collector.got[k] for k in moved_keys)
+    # The moves were met, not dodged: publishes were redirected and subscriptions followed anew.
+    metrics = requests.get(a.http("/metrics"), timeout=5).text + requests.get(b.http("/metrics"), timeout=5).text
+    counted = {name: sum(int(float(line.split()[-1])) for line in metrics.splitlines() if line.startswith(name + " "))
+               for name in ("affinity_redis_redirections_total", "affinity_redis_map_reads_total")}
+    assert counted["affinity_redis_redirections_total"] > 0 and counted["affinity_redis_map_reads_total"] > 0, counted
