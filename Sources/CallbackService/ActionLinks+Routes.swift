@@ -41,11 +41,14 @@ extension Router {
                 return exchange.respond(HTTPResponse(error: HTTPError(denial.status, denial.code, denial.message, headers: [("WWW-Authenticate", "Bearer")])))
             }
             let id = params["group"] ?? ""
-            guard request.method == "DELETE" else {
-                guard let group = links.group(id) else { return exchange.respond(HTTPResponse(error: .notFound("no group \(id)"))) }
-                return exchange.respond(.json(200, links.describe(group).serialized(), headers: [("Cache-Control", "no-store")]))
-            }
             guard let box = ExchangeHandle(exchange) else { return }
+            guard request.method == "DELETE" else {
+                Task {
+                    guard let group = await links.currentGroup(id) else { return box.respond(HTTPResponse(error: .notFound("no group \(id)"))) }
+                    box.respond(.json(200, links.describe(group).serialized(), headers: [("Cache-Control", "no-store")]))
+                }
+                return
+            }
             Task {
                 switch await links.revoke(id) {
                 case nil: box.respond(HTTPResponse(error: .notFound("no group \(id)")))
@@ -62,8 +65,13 @@ extension Router {
             let (group, action, token) = (params["group"] ?? "", params["action"] ?? "", params["token"] ?? "")
             let wantsJSON = request.headers["Accept"]?.contains("application/json") == true
             guard request.method == "POST" else {
-                let result = links.open(group: group, action: action, token: token, from: exchange.peerAddress)
-                return exchange.respond(links.response(result, action: action, wantsJSON: wantsJSON))
+                let address = exchange.peerAddress
+                guard let box = ExchangeHandle(exchange) else { return }
+                Task {
+                    let result = await links.open(group: group, action: action, token: token, from: address)
+                    box.respond(links.response(result, action: action, wantsJSON: wantsJSON))
+                }
+                return
             }
             let form: [String: JSONValue]
             if request.headers["Content-Type"]?.contains("application/json") == true {

@@ -67,8 +67,13 @@ public final class ActionLinks: Sendable {
     let limiter: Mutex<AddressRateLimiter>
     let workers = Mutex<[JobWorker]>([])
 
-    public init(config: ActionLinkConfiguration, publicURL: String, secret: [UInt8], engine: CamundaClient, store: OutcomeStore, logger: Logger) {
+    /// With several nodes: where groups are shared (nil on one node).
+    let shared: SharedRecords?
+
+    public init(config: ActionLinkConfiguration, publicURL: String, secret: [UInt8], engine: CamundaClient, store: OutcomeStore,
+                shared: SharedRecords? = nil, logger: Logger) {
         self.config = config
+        self.shared = shared
         self.publicURL = publicURL
         self.capabilities = CallbackCapabilities(secret: secret)
         self.engine = engine
@@ -94,6 +99,8 @@ public final class ActionLinks: Sendable {
         let now = HubClock.wallMilliseconds
         let parsed = ActionGroup.parse(body, defaultID: defaultID, nowMs: now, maxTTLSeconds: config.maxTTLSeconds)
         guard case .success(let candidate) = parsed else { return parsed.map { ($0, false) } }
+        // The same id created on another node is the same group (or a conflict), as on one node.
+        if let unreachable = await refresh(candidate.id) { return .failure(.invalid("the hub could not read the group: \(unreachable)")) }
         let created = book.withLock { $0.create(candidate) }
         guard case .success(let (group, isNew)) = created else { return created.map { ($0.group, $0.isNew) } }
         if isNew {
@@ -107,6 +114,7 @@ public final class ActionLinks: Sendable {
     }
 
     func revoke(_ id: String) async -> Result<ActionGroup, ActionError>? {
+        if let unreachable = await refresh(id) { return .failure(.invalid("the hub could not read the group: \(unreachable)")) }
         guard let result = book.withLock({ $0.revoke(group: id, nowMs: HubClock.wallMilliseconds) }) else { return nil }
         if case .success(let group) = result {
             if case .failure(let e) = await persist(group) { return .failure(.invalid("the hub could not record the revocation: \(e.message)")) }
@@ -116,6 +124,25 @@ public final class ActionLinks: Sendable {
     }
 
     func group(_ id: String) -> ActionGroup? { book.withLock { $0.groups[id] } }
+
+    /// The group as it stands, refreshed from the shared store first when there is one.
+    func currentGroup(_ id: String) async -> ActionGroup? {
+        _ = await refresh(id)
+        return group(id)
+    }
+
+    /// With several nodes: takes the group as the shared store holds it (another node may have
+    /// created it or recorded a choice). Returns why the store could not be asked, if it could not.
+    func refresh(_ id: String) async -> String? {
+        guard let shared else { return nil }
+        switch await shared.get(ActionGroup.recordID(id)) {
+        case .success(let stored?):
+            if let group = ActionGroup(stored) { book.withLock { $0.adopt(group) } }
+            return nil
+        case .success(nil): return nil
+        case .failure(let e): return e.message
+        }
+    }
 
     // MARK: opening and using links
 
@@ -134,9 +161,10 @@ public final class ActionLinks: Sendable {
         return false
     }
 
-    func open(group: String, action: String, token: String, from address: String) -> LinkResult {
+    func open(group: String, action: String, token: String, from address: String) async -> LinkResult {
         guard admit(address) else { return .rateLimited }
         guard capabilities.verify(group: group, action: action, token: token) else { stats.refusedTokens.add(1, ordering: .relaxed); return .notFound }
+        if let unreachable = await refresh(group) { return .unavailable("the hub could not read this link's state (\(unreachable)); try again") }
         let view = book.withLock { $0.view(group: group, action: action, nowMs: HubClock.wallMilliseconds) }
         count(view)
         return .view(view, notice: nil)
@@ -145,10 +173,11 @@ public final class ActionLinks: Sendable {
     func use(group: String, action: String, token: String, form: [String: JSONValue], from address: String) async -> LinkResult {
         guard admit(address) else { return .rateLimited }
         guard capabilities.verify(group: group, action: action, token: token) else { stats.refusedTokens.add(1, ordering: .relaxed); return .notFound }
+        if let unreachable = await refresh(group) { return .unavailable("the hub could not read this link's state (\(unreachable)); nothing happened, try again") }
         return await decideUse(group: group, action: action, form: form, waitForSibling: true)
     }
 
-    private func decideUse(group: String, action: String, form: [String: JSONValue], waitForSibling: Bool) async -> LinkResult {
+    private func decideUse(group: String, action: String, form: [String: JSONValue], waitForSibling: Bool, attempt: Int = 0) async -> LinkResult {
         switch book.withLock({ $0.use(group: group, action: action, form: form, nowMs: HubClock.wallMilliseconds) }) {
         case .view(.otherChosen(let g)) where waitForSibling && g.isPending:
             // A sibling's choice is being published: its fate decides this click's answer.
@@ -161,7 +190,7 @@ public final class ActionLinks: Sendable {
         case .invalid(let g, let a, let message):
             return .invalid(g, a, message)
         case .apply(let g, let chosen, let variables):
-            return await apply(g, action: chosen, variables: variables, form: form)
+            return await apply(g, action: chosen, variables: variables, form: form, attempt: attempt)
         }
     }
 
@@ -176,13 +205,39 @@ public final class ActionLinks: Sendable {
     /// One publish per group at a time. A click that finds one under way waits for it and is
     /// then decided afresh: the same choice sees it recorded, a sibling sees "another choice"
     /// (or, if that publish failed, gets its own turn).
-    private func apply(_ group: ActionGroup, action: String, variables: [String: JSONValue], form: [String: JSONValue]) async -> LinkResult {
+    private func apply(_ group: ActionGroup, action: String, variables: [String: JSONValue], form: [String: JSONValue],
+                       attempt: Int) async -> LinkResult {
         guard inFlight.lead(group.id) else {
             await inFlight.finished(group.id)
-            return await decideUse(group: group.id, action: action, form: form, waitForSibling: false)
+            return await decideUse(group: group.id, action: action, form: form, waitForSibling: false, attempt: attempt)
         }
-        defer { inFlight.finish(group.id) }
-        return await publish(group, action: action, variables: variables)
+        guard let shared else {
+            defer { inFlight.finish(group.id) }
+            return await publish(group, action: action, variables: variables)
+        }
+        // Across nodes: one publish per group too. A click that finds another node's publish under
+        // way waits for it, then is decided on what it recorded.
+        let lease = ActionGroup.recordID(group.id)
+        switch await shared.lease(lease, ms: 30_000) {
+        case .failure(let e):
+            inFlight.finish(group.id)
+            return .unavailable("the hub could not record your choice (\(e.message)); nothing happened, try again")
+        case .success(false):
+            inFlight.finish(group.id)
+            guard attempt < 300 else { return .unavailable("another choice on this link is still being recorded; try again") }
+            try? await Task.sleep(for: .milliseconds(100))
+            if let unreachable = await refresh(group.id) { return .unavailable("the hub could not read this link's state (\(unreachable)); try again") }
+            return await decideUse(group: group.id, action: action, form: form, waitForSibling: false, attempt: attempt + 1)
+        case .success(true):
+            defer { shared.release(lease); inFlight.finish(group.id) }
+            if let unreachable = await refresh(group.id) { return .unavailable("the hub could not read this link's state (\(unreachable)); try again") }
+            // Decided again on the freshest state: another node may have recorded a choice meanwhile.
+            switch book.withLock({ $0.use(group: group.id, action: action, form: form, nowMs: HubClock.wallMilliseconds) }) {
+            case .apply(let g, let chosen, let vars): return await publish(g, action: chosen, variables: vars)
+            case .view(let view): count(view); return .view(view, notice: nil)
+            case .invalid(let g, let a, let message): return .invalid(g, a, message)
+            }
+        }
     }
 
     private func publish(_ group: ActionGroup, action: String, variables: [String: JSONValue]) async -> LinkResult {
@@ -213,8 +268,10 @@ public final class ActionLinks: Sendable {
         return .view(book.withLock { $0.view(group: group.id, action: action, nowMs: now) }, notice: "recorded")
     }
 
+    /// Stores the group here, and with several nodes in the shared store (both, or it failed).
     func persist(_ group: ActionGroup) async -> Result<Void, HubError> {
         let record = book.withLock { $0.stored(group) }
+        if let shared, case .failure(let e) = await shared.put(record) { return .failure(e) }
         return await withCheckedContinuation { (c: CheckedContinuation<Result<Void, HubError>, Never>) in
             store.put(record) { c.resume(returning: $0) }
         }

@@ -61,6 +61,10 @@ extension HTTPCallbacks {
         let candidate = CallbackRecord(jobKey: job.jobKey, processInstanceKey: job.processInstanceKey, elementInstanceKey: job.elementInstanceKey,
                                        allowedVariables: allowed, issuedAt: now,
                                        expiresAt: now + Int64((waits + config.answeredRetention).wholeMilliseconds))
+        // A job offered again may come to another node: the record (and any answer) it had stands.
+        if await refresh(job.jobKey) != nil {
+            return .fail(retries: job.retries, message: "http-callback: the shared store is unreachable", backOff: .seconds(10))
+        }
         let (record, isNew) = book.withLock { $0.issue(candidate) }
         if isNew, case .failure(let e) = await persist(record) {
             // Not our job's fault: keep its retries, try again after a pause.

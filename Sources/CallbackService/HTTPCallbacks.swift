@@ -93,8 +93,13 @@ public final class HTTPCallbacks: Sendable {
     let worker = Mutex<JobWorker?>(nil)
     let reaper = Mutex<Task<Void, Never>?>(nil)
 
-    public init(config: CallbackConfiguration, secret: [UInt8], engine: CamundaClient, store: OutcomeStore, logger: Logger) {
+    /// With several nodes: where callback records are shared (nil on one node).
+    let shared: SharedRecords?
+
+    public init(config: CallbackConfiguration, secret: [UInt8], engine: CamundaClient, store: OutcomeStore, shared: SharedRecords? = nil,
+                logger: Logger) {
         self.config = config
+        self.shared = shared
         self.capabilities = CallbackCapabilities(secret: secret)
         self.engine = engine
         self.store = store
@@ -124,11 +129,29 @@ public final class HTTPCallbacks: Sendable {
             stats.refusedTokens.add(1, ordering: .relaxed)
             return CallbackReply(status: 404, body: JSONText.errorBody(code: "not_found", message: "no such callback"))
         }
+        if let unreachable = await refresh(jobKey) { return unreachable }
         return await decide(jobKey: jobKey, kind: kind, body: body, leading: false)
     }
 
-    /// `leading`: this caller holds the job's one engine call (`inFlight`).
-    private func decide(jobKey: String, kind: CallbackKind, body: [UInt8], leading: Bool) async -> CallbackReply {
+    /// With several nodes: takes the record as the shared store holds it (another node may have
+    /// issued or answered it). Returns a 503 to answer when the store cannot be asked: deciding
+    /// on an old copy could answer the job twice.
+    func refresh(_ jobKey: String) async -> CallbackReply? {
+        guard let shared else { return nil }
+        switch await shared.get(CallbackRecord.id(jobKey: jobKey)) {
+        case .success(let stored?):
+            if let record = CallbackRecord(stored) { book.withLock { $0.adopt(record) } }
+            return nil
+        case .success(nil):
+            return nil
+        case .failure(let e):
+            return CallbackReply(status: 503, body: JSONText.errorBody(code: "store_failed", message: "\(e.message); nothing was recorded, retry"))
+        }
+    }
+
+    /// `leading`: this caller holds the job's one engine call (`inFlight`, and with several nodes
+    /// the shared lease). `attempt` counts waits for another node's call.
+    private func decide(jobKey: String, kind: CallbackKind, body: [UInt8], leading: Bool, attempt: Int = 0) async -> CallbackReply {
         let now = HubClock.wallMilliseconds
         switch book.withLock({ $0.decide(jobKey: jobKey, kind: kind, body: body, nowMs: now) }) {
         case .refused(let status, let code, let message):
@@ -152,7 +175,29 @@ public final class HTTPCallbacks: Sendable {
                 // again too: a call that finished since this decision may have answered the job.
                 guard inFlight.lead(jobKey) else {
                     await inFlight.finished(jobKey)
-                    return await decide(jobKey: jobKey, kind: kind, body: body, leading: false)
+                    return await decide(jobKey: jobKey, kind: kind, body: body, leading: false, attempt: attempt)
+                }
+                if let shared {
+                    // Across nodes: one engine call per job too. A node that finds another's call
+                    // under way waits for it and decides on what that call recorded.
+                    let lease = CallbackRecord.id(jobKey: jobKey)
+                    switch await shared.lease(lease, ms: 30_000) {
+                    case .failure(let e):
+                        inFlight.finish(jobKey)
+                        return CallbackReply(status: 503, body: JSONText.errorBody(code: "store_failed", message: "\(e.message); nothing was recorded, retry"))
+                    case .success(false):
+                        inFlight.finish(jobKey)
+                        guard attempt < 300 else {
+                            return CallbackReply(status: 503, body: JSONText.errorBody(code: "busy", message: "another node is still answering this callback; retry"))
+                        }
+                        try? await Task.sleep(for: .milliseconds(100))
+                        if let unreachable = await refresh(jobKey) { return unreachable }
+                        return await decide(jobKey: jobKey, kind: kind, body: body, leading: false, attempt: attempt + 1)
+                    case .success(true):
+                        defer { shared.release(lease); inFlight.finish(jobKey) }
+                        if let unreachable = await refresh(jobKey) { return unreachable }
+                        return await decide(jobKey: jobKey, kind: kind, body: body, leading: true)
+                    }
                 }
                 defer { inFlight.finish(jobKey) }
                 return await decide(jobKey: jobKey, kind: kind, body: body, leading: true)
@@ -209,7 +254,13 @@ public final class HTTPCallbacks: Sendable {
         }
     }
 
+    /// Stores the record here, and with several nodes in the shared store (both, or it failed).
     func persist(_ record: CallbackRecord) async -> Result<Void, HubError> {
+        if let shared, case .failure(let e) = await shared.put(record.stored) { return .failure(e) }
+        return await persistLocally(record)
+    }
+
+    private func persistLocally(_ record: CallbackRecord) async -> Result<Void, HubError> {
         await withCheckedContinuation { (c: CheckedContinuation<Result<Void, HubError>, Never>) in
             store.put(record.stored) { c.resume(returning: $0) }
         }

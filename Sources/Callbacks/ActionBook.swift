@@ -102,6 +102,9 @@ public struct ActionBook: Sendable {
     }
 
     public func stored(_ group: ActionGroup) -> StoredRecord { group.stored(retentionMs: retentionMs) }
+
+    /// Takes a group as another node stored it (the shared store is the truth across nodes).
+    public mutating func adopt(_ group: ActionGroup) { groups[group.id] = group }
 }
 
 // MARK: the record

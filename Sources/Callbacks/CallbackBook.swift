@@ -70,6 +70,9 @@ public struct CallbackBook: Sendable {
         }
     }
 
+    /// Takes a record as another node stored it (the shared store is the truth across nodes).
+    public mutating func adopt(_ record: CallbackRecord) { records[record.jobKey] = record }
+
     /// Sets the answer of a callback (pending before the engine call, final after it).
     @discardableResult
     public mutating func record(_ answer: CallbackRecord.Answer, jobKey: String) -> CallbackRecord? {

@@ -69,7 +69,7 @@ public final class RedisStoreStats: Sendable {
     }
 }
 
-public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
+public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sendable {
     // @unchecked Sendable: `config`, `logger`, `seeds` and `tls` are immutable, `loopRef` and
     // `reason` are Mutexes, `stats` atomics; every other stored property is used only on `loop`'s thread (the
     // public entry points hop there with `onLoop` before touching them).
@@ -286,12 +286,93 @@ public final class RedisOutcomeStore: SharedStore, @unchecked Sendable {
         }
     }
 
+    // MARK: records
+
+    /// `<prefix>:{rec:<id>}` holds `<expiresAt>:<body>`; its lease is the same name + `:lease`.
+    private func recordName(_ id: String) -> [UInt8] { Array("\(config.prefix):{rec:\(id)}".utf8) }
+
+    public func put(_ record: StoredRecord, completion: @escaping @Sendable (Result<Void, HubError>) -> Void) {
+        onLoop { [self] in
+            let name = recordName(record.id)
+            let value = Array("\(record.expiresAt):".utf8) + record.body
+            let command: [[UInt8]] = record.expiresAt > HubClock.wallMilliseconds
+                ? [Array("SET".utf8), name, value, Array("PXAT".utf8), digits(record.expiresAt)]
+                : [Array("DEL".utf8), name]
+            run(command, name: name, redirects: 0) { answer in
+                switch answer {
+                case .success: completion(.success(()))
+                case .failure(let error): completion(.failure(.storeFailed("Redis did not store the record: \(error)")))
+                }
+            }
+        }
+    }
+
+    public func get(_ id: String, completion: @escaping @Sendable (Result<StoredRecord?, HubError>) -> Void) {
+        onLoop { [self] in
+            let name = recordName(id)
+            run([Array("GET".utf8), name], name: name, redirects: 0) { answer in
+                switch answer {
+                case .success(.bulkString(let value)):
+                    guard let colon = value.firstIndex(of: UInt8(ascii: ":")),
+                          let expiresAt = Int64(String(decoding: value[..<colon], as: UTF8.self)) else {
+                        return completion(.failure(.storeFailed("the record \(id) in Redis is not one the hub wrote")))
+                    }
+                    completion(.success(StoredRecord(id: id, body: Array(value[(colon + 1)...]), expiresAt: expiresAt)))
+                case .success(.null): completion(.success(nil))
+                case .success(let odd): completion(.failure(.storeFailed("Redis answered GET with \(odd)")))
+                case .failure(let error): completion(.failure(.storeFailed("Redis did not answer: \(error)")))
+                }
+            }
+        }
+    }
+
+    public func lease(_ id: String, ms: Int, completion: @escaping @Sendable (Result<Bool, HubError>) -> Void) {
+        onLoop { [self] in
+            let name = recordName(id) + Array(":lease".utf8)
+            run([Array("SET".utf8), name, Array("1".utf8), Array("NX".utf8), Array("PX".utf8), digits(Int64(ms))], name: name,
+                redirects: 0) { answer in
+                switch answer {
+                case .success(.null): completion(.success(false))
+                case .success: completion(.success(true))
+                case .failure(let error): completion(.failure(.storeFailed("Redis did not answer: \(error)")))
+                }
+            }
+        }
+    }
+
+    public func release(_ id: String) {
+        onLoop { [self] in
+            let name = recordName(id) + Array(":lease".utf8)
+            run([Array("DEL".utf8), name], name: name, redirects: 0) { _ in }
+        }
+    }
+
+    /// Sends a one-key command to the node that serves `name`, following one redirection.
+    private func run(_ command: [[UInt8]], name: [UInt8], redirects: Int, asking: Bool = false, on target: RedisLink? = nil,
+                     reply: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        guard let node = target ?? route(name: name), node.ready, let connection = node.connection else {
+            return reply(.failure(.connectionClosed(unavailableReason ?? "Redis is unreachable")))
+        }
+        if asking { connection.send("ASKING") { _ in } }
+        connection.send(command) { [self] answer in
+            if case .failure(.server(let message)) = answer, let moved = ClusterSlots.redirection(message), redirects < 2 {
+                stats.redirections.add(1, ordering: .relaxed)
+                if !moved.ask { learn(moved.slot, isServedBy: moved.node) }
+                return run(command, name: name, redirects: redirects + 1, asking: moved.ask, on: link(to: moved.node), reply: reply)
+            }
+            reply(answer)
+        }
+    }
+
     // MARK: nodes and the cluster's map
 
     /// The link that serves `key` now (nil while the cluster's map has no master for its slot).
-    private func route(_ key: OutcomeKey) -> RedisLink? {
+    private func route(_ key: OutcomeKey) -> RedisLink? { route(name: key.value.utf8) }
+
+    /// The link that serves the Redis name (or hash tag) `name`.
+    private func route(name: some Collection<UInt8>) -> RedisLink? {
         guard clustered == true else { return links[seeds[0]] }
-        guard let node = masters[ClusterSlots.slot(of: key.value.utf8)] else { return nil }
+        guard let node = masters[ClusterSlots.slot(of: name)] else { return nil }
         return link(to: node)
     }
 

@@ -205,14 +205,15 @@ struct Serve: ParsableCommand {
             let ownURL = server.port.map { "http://\(selfHost):\($0)" } ?? server.tlsPort.map { "https://\(selfHost):\($0)" } ?? ""
             let callbackConfig = try callbackOptions.configuration(s, defaultPublicURL: ownURL)
             let callbackSecret = try callbackOptions.secret(s, keptAt: secretPath)
-            let service = HTTPCallbacks(config: callbackConfig, secret: callbackSecret, engine: client, store: outcomeStore, logger: logger)
+            let service = HTTPCallbacks(config: callbackConfig, secret: callbackSecret, engine: client, store: outcomeStore, shared: shared,
+                                        logger: logger)
             callbacksBox.set(service)
             service.start()
             callbacks = service
             var linkConfig = ActionLinkConfiguration()
             linkConfig.perAddressPerSecond = callbackConfig.perAddressPerSecond
             let links = ActionLinks(config: linkConfig, publicURL: callbackConfig.publicURL, secret: callbackSecret, engine: client,
-                                    store: outcomeStore, logger: logger)
+                                    store: outcomeStore, shared: shared, logger: logger)
             callbacksBox.setLinks(links)
             links.start()
             logger.info("callback worker started", metadata: ["job_type": "\(callbackConfig.jobType)", "public_url": "\(callbackConfig.publicURL)"])

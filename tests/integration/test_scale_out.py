@@ -200,6 +200,16 @@ def test_a_subscriber_on_one_node_gets_what_another_published_before_and_after_i
                 await asyncio.wait_for(ws.recv(), 0.5)
     asyncio.run(scenario())
 
+    # A node on Redis serves every affinity_redis_ metric docs/metrics.md lists.
+    from test_metrics import documented_metrics, families
+    served = set()
+    deadline = time.time() + 5
+    wanted = {name for name in documented_metrics() if name.startswith("affinity_redis_")}
+    while not wanted <= served and time.time() < deadline:
+        served = families(requests.get(b.http("/metrics"), timeout=5).text)
+        time.sleep(0.2)
+    assert wanted and wanted <= served, wanted - served
+
     # Idempotency holds across nodes: the retry on the other node is the original.
     first = publish(a.http(""), "cross-2", {"v": "x"}, idem="job-7")
     retry = publish(b.http(""), "cross-2", {"v": "y"}, idem="job-7")
@@ -703,3 +713,75 @@ def test_slots_moved_while_publishing_lose_nothing(make_hub, cluster):
     counted = {name: sum(int(float(line.split()[-1])) for line in metrics.splitlines() if line.startswith(name + " "))
                for name in ("affinity_redis_redirections_total", "affinity_redis_map_reads_total")}
     assert counted["affinity_redis_redirections_total"] > 0 and counted["affinity_redis_map_reads_total"] > 0, counted
+
+
+def test_callback_urls_and_action_links_work_on_whichever_node_they_reach(make_hub, redis):
+    """Records in Redis: a callback URL or action link issued by one node is answered on another,
+    once; racing answers spread over both nodes still record exactly one."""
+    import concurrent.futures
+    from test_callbacks import Service
+    from test_engine import FIXTURES, Process, deploy, engine_call
+    from test_action_links import start_approval
+    from conftest import hub_binary
+    service = Service()
+    engine = Process([hub_binary(), "dev-engine", "--port", "0"], r"listening (http://127\.0\.0\.1:\d+)")
+    try:
+        deploy(engine.url, os.path.join(FIXTURES, "http-callback.bpmn"))
+        deploy(engine.url, os.path.join(FIXTURES, "action-links.bpmn"))
+        common = ["--camunda-url", engine.url, "--redis", redis.url, "--callback-base-url", service.url,
+                  "--callback-secret", "s" * 40, "--loops", "1"]
+        nodes = [make_hub(*common), make_hub(*common)]
+        ports = {n.port: n for n in nodes}
+
+        def elsewhere(url):
+            """The same path on the node that did not issue the URL."""
+            port = int(url.split("127.0.0.1:", 1)[1].split("/", 1)[0])
+            other = next(n for p, n in ports.items() if p != port)
+            return other.http("/" + url.split("/", 3)[3])
+
+        # HTTP callbacks: answered on the other node, then repeats and conflicts on either.
+        for round_ in range(3):
+            key = f"nodes-cb-{round_}-{time.time_ns()}"
+            r = engine_call(engine.url, "POST", "/v2/process-instances",
+                            {"processDefinitionId": "http-callback-flow", "variables": {"affinityKey": key, "orderId": key, "item": "x"}})
+            assert r.status_code == 200, r.text
+            body = service.wait_for(round_ + 1)["body"]
+            answer = {"data": {"trackingNumber": f"T-{round_}"}}
+            calls = [(elsewhere(body["responsePath"]), answer)] * 3 + [(body["responsePath"], answer)] * 3 \
+                + [(elsewhere(body["responsePath"]), {"data": {"trackingNumber": "OTHER"}}), (body["errorResponsePath"], {"errorCode": "NO"})]
+            with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+                replies = list(pool.map(lambda c: requests.post(c[0], json=c[1], timeout=20), calls))
+            assert all(r.status_code in (200, 409) for r in replies), [(r.status_code, r.text) for r in replies]
+            winners = {json.dumps(r.json()["recorded"]["body"], sort_keys=True) for r in replies if r.status_code == 200}
+            assert len(winners) == 1, [r.text for r in replies]
+            result = requests.get(nodes[round_ % 2].http(f"/v1/outcomes/{key}?timeout=15"), timeout=20).json()
+            assert result["status"] == "completed"
+            assert requests.get(nodes[0].http(f"/v1/outcomes/{key}?after={result['seq']}&timeout=1"), timeout=5).status_code == 204
+
+        # Action links: clicked on the other node, then seen as recorded on both.
+        order, instance, variables = start_approval(engine.url)
+        links = variables["actionLinks"]
+        done = requests.post(elsewhere(links["approve"]), headers={"Accept": "application/json"}, timeout=15)
+        assert done.status_code == 200 and done.json()["recordedAction"] == "approve", done.text
+        again = requests.post(links["approve"], headers={"Accept": "application/json"}, timeout=15)
+        assert again.status_code == 200 and again.json()["recordedAction"] == "approve"
+        sibling = requests.post(links["deny"], headers={"Accept": "application/json"}, timeout=15)
+        assert sibling.status_code == 409
+        result = requests.get(nodes[1].http(f"/v1/outcomes/{order}?timeout=15"), timeout=20).json()
+        assert result["data"]["decision"] == "approved"
+
+        # Racing clicks on both links over both nodes: one choice.
+        order, instance, variables = start_approval(engine.url)
+        links = variables["actionLinks"]
+        urls = [links["approve"], elsewhere(links["approve"]), links["deny"], elsewhere(links["deny"])] * 3
+        with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+            replies = list(pool.map(lambda u: requests.post(u, headers={"Accept": "application/json"}, timeout=20), urls))
+        assert {r.status_code for r in replies} <= {200, 409}, [(r.status_code, r.text) for r in replies]
+        chosen = {r.json()["recordedAction"] for r in replies}
+        assert len(chosen) == 1, [r.text for r in replies]
+        result = requests.get(nodes[0].http(f"/v1/outcomes/{order}?timeout=15"), timeout=20).json()
+        assert result["data"]["decision"] == ("approved" if chosen.pop() == "approve" else "denied")
+        assert requests.get(nodes[0].http(f"/v1/outcomes/{order}?after=1&timeout=1"), timeout=5).status_code == 204
+    finally:
+        engine.stop()
+        service.close()

@@ -43,3 +43,31 @@ public protocol SharedStore: AnyObject, Sendable {
     var unavailableReason: String? { get }
     func close()
 }
+
+/// Records (HTTP callbacks, action links) shared by hub nodes: the shared store holds the truth,
+/// each node's book is a copy it refreshes before deciding, so a callback URL or action link
+/// works on whichever node the load balancer picks. A lease lets one node at a time drive a
+/// record's engine call (the nodes' equivalent of a service's one-call-at-a-time).
+public protocol SharedRecords: AnyObject, Sendable {
+    /// Stores `record` (latest wins), expiring at its `expiresAt`.
+    func put(_ record: StoredRecord, completion: @escaping @Sendable (Result<Void, HubError>) -> Void)
+    /// The record with `id`, nil when there is none (never stored, or expired).
+    func get(_ id: String, completion: @escaping @Sendable (Result<StoredRecord?, HubError>) -> Void)
+    /// Takes the lease on `id` for `ms` unless another node holds it (false then).
+    func lease(_ id: String, ms: Int, completion: @escaping @Sendable (Result<Bool, HubError>) -> Void)
+    func release(_ id: String)
+}
+
+extension SharedRecords {
+    public func put(_ record: StoredRecord) async -> Result<Void, HubError> {
+        await withCheckedContinuation { c in put(record) { c.resume(returning: $0) } }
+    }
+
+    public func get(_ id: String) async -> Result<StoredRecord?, HubError> {
+        await withCheckedContinuation { c in get(id) { c.resume(returning: $0) } }
+    }
+
+    public func lease(_ id: String, ms: Int) async -> Result<Bool, HubError> {
+        await withCheckedContinuation { c in lease(id, ms: ms) { c.resume(returning: $0) } }
+    }
+}
