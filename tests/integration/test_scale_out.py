@@ -275,6 +275,31 @@ def test_a_thousand_keys_over_nodes_behind_nginx_arrive_once_and_in_order(make_h
         # Every node served subscribers and publishes.
         stats = [requests.get(h.http("/v1/stats"), timeout=5).json() for h in hubs]
         assert all(s["delivered"] > 0 for s in stats), stats
+
+        # SSE and long-poll through nginx: the event arrives at once on the open stream (nothing
+        # buffered), resuming with Last-Event-ID lands on any node and continues after it.
+        stream = requests.get(f"http://{front}/v1/outcomes/lb-sse-{nodes}?follow=1", headers={"Accept": "text/event-stream"},
+                              stream=True, timeout=10)
+        assert stream.status_code == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+        started = time.time()
+        threading.Timer(0.3, publish, (f"http://{front}", f"lb-sse-{nodes}", 1)).start()
+        for line in stream.iter_lines():
+            if line.startswith(b"data:"):
+                assert json.loads(line[5:])["seq"] == 1
+                break
+        assert time.time() - started < 3, "the event was held back"
+        stream.close()
+        assert publish(f"http://{front}", f"lb-sse-{nodes}", 2).status_code == 201
+        for _ in range(nodes):     # round robin: each try may land on another node
+            resumed = requests.get(f"http://{front}/v1/outcomes/lb-sse-{nodes}", headers={"Accept": "text/event-stream", "Last-Event-ID": "1"},
+                                   stream=True, timeout=10)
+            data = next(line for line in resumed.iter_lines() if line.startswith(b"data:"))
+            assert json.loads(data[5:])["seq"] == 2
+            resumed.close()
+        threading.Timer(1.0, publish, (f"http://{front}", f"lb-lp-{nodes}", 1)).start()
+        started = time.time()
+        r = requests.get(f"http://{front}/v1/outcomes/lb-lp-{nodes}?after=0&timeout=20", timeout=30)
+        assert r.status_code == 200 and r.json()["key"] == f"lb-lp-{nodes}" and 0.8 < time.time() - started < 5
     finally:
         proxy.terminate()
         proxy.wait(10)
