@@ -29,4 +29,7 @@ swiftc "${flags[@]}" -module-name FuzzLogRecovery fuzz/FuzzLogRecovery.swift Sou
 # The RESP3 codec is its own pure module.
 module RESP Sources/RESP/*.swift
 swiftc "${flags[@]}" -module-name FuzzRESP fuzz/FuzzRESP.swift "$obj"/RESP.o -o "$out/FuzzRESP"
+# The scale-out store's decoders of what Redis sends (pure: StoredOutcome, ClusterSlots).
+swiftc "${flags[@]}" -module-name FuzzRedisMessages fuzz/FuzzRedisMessages.swift Sources/RedisStore/StoredOutcome.swift \
+    Sources/RedisStore/ClusterSlots.swift "$obj"/RESP.o "$obj"/HubCore.o "$obj"/HubBytes.o -o "$out/FuzzRedisMessages"
 echo "built: $(ls $out | grep Fuzz | tr '\n' ' ')"

@@ -8,7 +8,7 @@ secs=${1:-60}
 export SWIFT_BACKTRACE=enable=no
 rm -f fuzz/bin/crash-* fuzz/bin/leak-* fuzz/bin/oom-* fuzz/bin/timeout-*
 fuzz/build.sh
-for pair in FuzzHTTP:http FuzzFrames:frames FuzzInflate:inflate FuzzExtensions:extensions FuzzJSON:json FuzzResponse:response FuzzEngineInput:engine FuzzLogRecovery:log FuzzRESP:resp; do
+for pair in FuzzHTTP:http FuzzFrames:frames FuzzInflate:inflate FuzzExtensions:extensions FuzzJSON:json FuzzResponse:response FuzzEngineInput:engine FuzzLogRecovery:log FuzzRESP:resp FuzzRedisMessages:redis; do
     target=${pair%%:*}; seeds=fuzz/seeds/${pair##*:}
     corpus=fuzz/corpus-${pair##*:}
     mkdir -p "$corpus"

@@ -53,8 +53,9 @@ public enum ClusterSlots {
     /// The node a `MOVED`/`ASK` error names: `MOVED 3999 127.0.0.1:6381`.
     public static func redirection(_ message: String) -> (ask: Bool, slot: Int, node: ClusterNode)? {
         let parts = message.split(separator: " ")
-        guard parts.count == 3, parts[0] == "MOVED" || parts[0] == "ASK", let slot = Int(parts[1]),
-              let colon = parts[2].lastIndex(of: ":"), let port = Int(parts[2][parts[2].index(after: colon)...]) else { return nil }
+        guard parts.count == 3, parts[0] == "MOVED" || parts[0] == "ASK", let slot = Int(parts[1]), (0..<count).contains(slot),
+              let colon = parts[2].lastIndex(of: ":"), let port = Int(parts[2][parts[2].index(after: colon)...]),
+              (1...65_535).contains(port) else { return nil }
         let host = String(parts[2][..<colon])
         return (parts[0] == "ASK", slot, ClusterNode(host: host.isEmpty ? "127.0.0.1" : host, port: port))
     }

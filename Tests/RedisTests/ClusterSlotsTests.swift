@@ -40,7 +40,8 @@ import RESP
         #expect(moved?.ask == false && moved?.slot == 3999 && moved?.node == ClusterNode(host: "127.0.0.1", port: 6381))
         #expect(ClusterSlots.redirection("ASK 3999 10.0.0.2:6380")?.ask == true)
         #expect(ClusterSlots.redirection("MOVED 3999 :6380")?.node.host == "127.0.0.1")
-        for other in ["ERR unknown", "MOVED x h:1", "MOVED 1 h", "MOVED 1 h:p", "NOSCRIPT No matching script"] {
+        for other in ["ERR unknown", "MOVED x h:1", "MOVED 1 h", "MOVED 1 h:p", "NOSCRIPT No matching script",
+                      "ASK -1 :7002", "MOVED 16384 h:1", "MOVED 1 h:0", "MOVED 1 h:65536"] {
             #expect(ClusterSlots.redirection(other) == nil, "\(other)")
         }
     }
