@@ -127,3 +127,32 @@ def chromium(window_size=None):
         options.add_argument(arg)
     options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
+
+
+def start_nginx(site, directory, port):
+    """Debian's nginx (installed by scripts/install-deps.sh) serving the server block `site` from
+    `directory` (a pytest tmp_path), in the foreground, until it listens on `port`. Skipped on a
+    developer machine without nginx, a failure in CI. Stop it with terminate()."""
+    import shutil
+    import socket
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if not nginx:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is missing (scripts/install-deps.sh --with-python installs it)")
+        pytest.skip("no nginx on this machine")
+    d = str(directory)
+    (directory / "site.conf").write_text(site)
+    temps = " ".join(f"{name}_temp_path {d}/{name};" for name in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
+    (directory / "nginx.conf").write_text(f"worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n"
+                                          f"events {{ worker_connections 4096; }}\n"
+                                          f"http {{ access_log off; {temps} include {d}/site.conf; }}\n")
+    proc = subprocess.Popen([nginx, "-c", f"{d}/nginx.conf", "-p", d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read().decode()
+            assert time.time() < deadline, "nginx did not start"
+            time.sleep(0.05)

@@ -15,7 +15,7 @@ import pytest
 import requests
 import websockets
 
-from conftest import ROOT
+from conftest import ROOT, start_nginx
 
 CONF = os.path.join(ROOT, "deploy", "nginx-affinity-hub.conf")
 
@@ -30,33 +30,13 @@ def free_port():
 
 @pytest.fixture
 def proxied(make_hub, tls_files, tmp_path):
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if not nginx:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is missing (scripts/install-deps.sh --with-python installs it)")
-        pytest.skip("no nginx on this machine")
     hub = make_hub()
     cert, key = tls_files
     port = free_port()
     site = open(CONF).read()
     site = site.replace("server 127.0.0.1:8080;", f"server 127.0.0.1:{hub.port};").replace("listen 8443 ssl;", f"listen 127.0.0.1:{port} ssl;")
     site = site.replace("/etc/ssl/certs/hub.example.com.pem", cert).replace("/etc/ssl/private/hub.example.com.key", key)
-    d = str(tmp_path)
-    (tmp_path / "site.conf").write_text(site)
-    temps = " ".join(f"{name}_temp_path {d}/{name};" for name in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
-    (tmp_path / "nginx.conf").write_text(f"worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n"
-                                         f"events {{ worker_connections 1024; }}\n"
-                                         f"http {{ access_log off; {temps} include {d}/site.conf; }}\n")
-    proc = subprocess.Popen([nginx, "-c", f"{d}/nginx.conf", "-p", d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read().decode()
-            assert time.time() < deadline, "nginx did not start"
-            time.sleep(0.05)
+    proc = start_nginx(site, tmp_path, port)
     yield hub, f"https://127.0.0.1:{port}", cert
     proc.terminate()
     proc.wait(timeout=10)

@@ -18,7 +18,7 @@ import pytest
 import requests
 import websockets
 
-from conftest import ROOT, Hub
+from conftest import ROOT, Hub, start_nginx
 
 
 def free_port():
@@ -167,6 +167,47 @@ class Collector:
         self.thread.join(10)
 
 
+class Publishers:
+    """Threads publishing round robin over `keys` until stopped, each through its own base URL,
+    every publish with a fresh idempotency key. Records each answer's status, and per key the
+    seqs acknowledged (201). A refusal must be `refusal` (when given); refused publishes back
+    off 10 ms."""
+
+    def __init__(self, bases, keys, tag, refusal=None):
+        self.keys, self.tag, self.refusal = keys, tag, refusal
+        self.acknowledged = {k: [] for k in keys}
+        self.statuses = []
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(base, n, len(bases))) for n, base in enumerate(bases)]
+        for t in self.threads:
+            t.start()
+
+    def run(self, base, offset, step):
+        i = offset
+        while not self.stop.is_set():
+            k = self.keys[i % len(self.keys)]
+            i += step
+            try:
+                r = publish(base, k, {"i": i}, idem=f"{self.tag}-{offset}-{i}", timeout=5)
+            except requests.RequestException:
+                continue
+            self.statuses.append(r.status_code)
+            if r.status_code == 201:
+                self.acknowledged[k].append(r.json()["seq"])
+            else:
+                if self.refusal:
+                    assert r.status_code == self.refusal[0] and r.json()["error"] == self.refusal[1], r.text
+                time.sleep(0.01)
+
+    def accepted_since(self, index):
+        return self.statuses[index:].count(201)
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
 def assert_once_in_order(collector, acknowledged):
     """Every acknowledged seq arrived; per key, seqs strictly increase (no duplicate, no reorder)."""
     for key, seqs in collector.got.items():
@@ -225,7 +266,6 @@ def test_a_subscriber_on_one_node_gets_what_another_published_before_and_after_i
 
 def nginx_in_front(nodes, tmp_path):
     """deploy/nginx-scale-out.conf, as shipped, with the nodes' ports; returns (base URL, process)."""
-    binary = need("nginx")
     port = free_port()
     site = open(os.path.join(ROOT, "deploy", "nginx-scale-out.conf")).read()
     servers = "".join(f"    server 127.0.0.1:{n.port} max_fails=1 fail_timeout=5s;\n" for n in nodes)
@@ -233,15 +273,7 @@ def nginx_in_front(nodes, tmp_path):
     end = site.index("    keepalive")
     site = site[:start] + servers + site[end:]
     site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    d = str(tmp_path)
-    (tmp_path / "site.conf").write_text(site)
-    temps = " ".join(f"{name}_temp_path {d}/{name};" for name in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
-    (tmp_path / "nginx.conf").write_text(f"worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n"
-                                         f"events {{ worker_connections 4096; }}\n"
-                                         f"http {{ access_log off; {temps} include {d}/site.conf; }}\n")
-    proc = subprocess.Popen([binary, "-c", f"{d}/nginx.conf", "-p", d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0 or proc.poll() is not None, what="nginx")
-    assert proc.poll() is None, proc.stdout.read().decode()
+    proc = start_nginx(site, tmp_path, port)
     return f"127.0.0.1:{port}", proc
 
 
@@ -321,31 +353,15 @@ def killed_under_load(a, b, c):
     keys = [f"kill-{i}" for i in range(200)]
     # Subscribers start on node a and fail over to b, then c.
     collector = Collector([a.url, b.url, c.url], [keys[i::4] for i in range(4)])
-    acknowledged = {k: [] for k in keys}
-    stop = threading.Event()
-
-    def publisher(base, offset):
-        i = offset
-        while not stop.is_set():
-            k = keys[i % len(keys)]
-            i += 2
-            try:
-                r = publish(base, k, {"i": i}, idem=f"p{offset}-{i}", timeout=5)
-            except requests.RequestException:
-                continue
-            if r.status_code == 201:
-                acknowledged[k].append(r.json()["seq"])
-
-    threads = [threading.Thread(target=publisher, args=(h.http(""), n)) for n, h in enumerate([b, c])]
-    for t in threads:
-        t.start()
-    time.sleep(1.5)
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait()
-    time.sleep(1.5)
-    stop.set()
-    for t in threads:
-        t.join()
+    load = Publishers([b.http(""), c.http("")], keys, "kill")
+    try:
+        time.sleep(1.5)
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        time.sleep(1.5)
+    finally:
+        load.close()
+    acknowledged = load.acknowledged
     total = sum(len(v) for v in acknowledged.values())
     assert total > 200, f"too little load to mean anything: {total} publishes"
     wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 30, "catch-up after failover")
@@ -358,40 +374,21 @@ def test_redis_restarted_under_load_publishes_get_503_then_nothing_acknowledged_
     a, b = node(make_hub, redis.url), node(make_hub, redis.url)
     keys = [f"restart-{i}" for i in range(50)]
     collector = Collector([b.url], [keys])
-    acknowledged = {k: [] for k in keys}
-    statuses = []
-    stop = threading.Event()
-
-    def publisher():
-        i = 0
-        while not stop.is_set():
-            k = keys[i % len(keys)]
-            i += 1
-            try:
-                r = publish(a.http(""), k, {"i": i}, idem=f"r-{i}", timeout=5)
-            except requests.RequestException:
-                continue
-            statuses.append(r.status_code)
-            if r.status_code == 201:
-                acknowledged[k].append(r.json()["seq"])
-            else:
-                assert r.status_code == 503 and r.json()["error"] == "store_failed", r.text
-                time.sleep(0.01)
-
-    t = threading.Thread(target=publisher)
-    t.start()
-    time.sleep(1)
-    redis.kill()
-    wait_until(lambda: not ready(a.http("")) and not ready(b.http("")), 10, "both nodes not ready")
-    refused_before = statuses.count(503)
-    time.sleep(1)
-    assert statuses.count(503) > refused_before, "publishes during the outage are refused with 503"
-    redis.start()
-    wait_until(lambda: ready(a.http("")) and ready(b.http("")), 15, "both nodes ready again")
-    accepted_after = len(statuses)
-    wait_until(lambda: statuses[accepted_after:].count(201) > 50, 15, "publishes accepted again")
-    stop.set()
-    t.join()
+    load = Publishers([a.http("")], keys, "restart", refusal=(503, "store_failed"))
+    try:
+        time.sleep(1)
+        redis.kill()
+        wait_until(lambda: not ready(a.http("")) and not ready(b.http("")), 10, "both nodes not ready")
+        refused_before = load.statuses.count(503)
+        time.sleep(1)
+        assert load.statuses.count(503) > refused_before, "publishes during the outage are refused with 503"
+        redis.start()
+        wait_until(lambda: ready(a.http("")) and ready(b.http("")), 15, "both nodes ready again")
+        after = len(load.statuses)
+        wait_until(lambda: load.accepted_since(after) > 50, 15, "publishes accepted again")
+    finally:
+        load.close()
+    acknowledged = load.acknowledged
     wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
     collector.close()
     assert collector.resumed == 0, "subscribers kept their sockets through the outage"
@@ -589,27 +586,7 @@ def test_a_cluster_failover_loses_no_acknowledged_outcome(make_hub, cluster):
     a, b = make_hub(*args), make_hub(*args)
     keys = [f"fail-{i}" for i in range(60)]
     collector = Collector([b.url], [keys[i::2] for i in range(2)])
-    acknowledged = {k: [] for k in keys}
-    statuses = []
-    stop = threading.Event()
-
-    def publisher():
-        i = 0
-        while not stop.is_set():
-            k = keys[i % len(keys)]
-            i += 1
-            try:
-                r = publish(a.http(""), k, {"i": i}, idem=f"f-{i}", timeout=5)
-            except requests.RequestException:
-                continue
-            statuses.append(r.status_code)
-            if r.status_code == 201:
-                acknowledged[k].append(r.json()["seq"])
-            else:
-                time.sleep(0.01)
-
-    t = threading.Thread(target=publisher)
-    t.start()
+    load = Publishers([a.http("")], keys, "failover", refusal=(503, "store_failed"))
     try:
         time.sleep(1)
         victim = cluster.masters()[0]
@@ -617,12 +594,12 @@ def test_a_cluster_failover_loses_no_acknowledged_outcome(make_hub, cluster):
         wait_until(lambda: not ready(a.http("")), 10, "the node to notice a master is gone")
         wait_until(cluster.healthy, 30, "the replica to take over")
         wait_until(lambda: ready(a.http("")) and ready(b.http("")), 20, "both nodes ready on the new map")
-        after = len(statuses)
-        wait_until(lambda: statuses[after:].count(201) > 60, 20, "publishes accepted on every slot again")
+        after = len(load.statuses)
+        wait_until(lambda: load.accepted_since(after) > 60, 20, "publishes accepted on every slot again")
     finally:
-        stop.set()
-        t.join()
-    assert 503 in statuses, "publishes to the failed master's slots were refused, not acknowledged"
+        load.close()
+    acknowledged = load.acknowledged
+    assert 503 in load.statuses, "publishes to the failed master's slots were refused, not acknowledged"
     wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
     collector.close()
     assert collector.resumed == 0
@@ -694,26 +671,8 @@ def test_slots_moved_while_publishing_lose_nothing(make_hub, cluster):
     source_id, target_id = cluster.cli(source, "CLUSTER", "MYID"), cluster.cli(target, "CLUSTER", "MYID")
     keys = [f"move-{i}" for i in range(120)]
     collector = Collector([b.url], [keys[i::2] for i in range(2)])
-    acknowledged = {k: [] for k in keys}
-    statuses = []
-    stop = threading.Event()
-
-    def publisher():
-        i = 0
-        while not stop.is_set():
-            k = keys[i % len(keys)]
-            i += 1
-            try:
-                r = publish(a.http(""), k, {"i": i}, idem=f"m-{i}", timeout=5)
-            except requests.RequestException:
-                continue
-            statuses.append(r.status_code)
-            if r.status_code == 201:
-                acknowledged[k].append(r.json()["seq"])
-
     moved_keys = []
-    t = threading.Thread(target=publisher)
-    t.start()
+    load = Publishers([a.http("")], keys, "move")
     try:
         time.sleep(1)
         slots_before = {k: int(cluster.cli(source, "CLUSTER", "KEYSLOT", "{" + k + "}")) for k in keys}
@@ -724,11 +683,11 @@ def test_slots_moved_while_publishing_lose_nothing(make_hub, cluster):
         wait_until(cluster.healthy, 20, "the cluster after the reshard")
         moved_keys = [k for k, slot in slots_before.items()
                       if cluster.cli(target, "CLUSTER", "COUNTKEYSINSLOT", str(slot)) not in ("", "0")]
-        after = len(statuses)
-        wait_until(lambda: statuses[after:].count(201) > 150, 20, "publishes after the reshard")
+        after = len(load.statuses)
+        wait_until(lambda: load.accepted_since(after) > 150, 20, "publishes after the reshard")
     finally:
-        stop.set()
-        t.join()
+        load.close()
+    acknowledged = load.acknowledged
     assert moved_keys, f"the reshard moved none of the test's keys: {owned}"
     wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
     collector.close()
