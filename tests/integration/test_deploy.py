@@ -4,10 +4,8 @@ event at once (no buffering), and a long-poll answered when the outcome arrives,
 import asyncio
 import json
 import os
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 
