@@ -770,3 +770,37 @@ def test_callback_urls_and_action_links_work_on_whichever_node_they_reach(make_h
     finally:
         engine.stop()
         service.close()
+
+
+def test_rediss_with_a_password_and_a_wrong_password_is_not_ready_saying_why(make_hub, tmp_path, tls_files):
+    """rediss:// to a redis-server with TLS on (certificate checked against --redis-ca-file and the
+    URL's host name) and AUTH; a node with the wrong password never claims to be ready."""
+    cert, key = tls_files
+    port = free_port()
+    proc = subprocess.Popen([need("redis-server"), "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+                             "--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", cert, "--tls-auth-clients", "no",
+                             "--requirepass", "s3cret:@/x", "--save", "", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "redis-server with TLS")
+        url = f"rediss://:s3cret%3A%40%2Fx@localhost:{port}"
+        a = make_hub("--redis", url, "--redis-ca-file", cert, "--loops", "1")
+        b = make_hub("--redis", url, "--redis-ca-file", cert, "--loops", "1")
+        wait_until(lambda: ready(a.http("")) and ready(b.http("")), 10, "both nodes ready over TLS")
+        assert publish(a.http(""), "tls-1", {"over": "tls"}).status_code == 201
+        got = requests.get(b.http("/v1/outcomes/tls-1?timeout=5"), timeout=10).json()
+        assert got["data"] == {"over": "tls"}
+
+        wrong = make_hub("--redis", f"rediss://:nope@localhost:{port}", "--redis-ca-file", cert, "--loops", "1")
+        time.sleep(1)
+        r = requests.get(wrong.http("/readyz"), timeout=5)
+        assert r.status_code == 503 and "HELLO" in r.json()["message"], r.text
+        refused = publish(wrong.http(""), "tls-2", 1)
+        assert refused.status_code == 503 and refused.json()["error"] == "store_failed"
+        # An untrusted certificate (no CA given) is refused too, never used.
+        untrusted = make_hub("--redis", url, "--loops", "1")
+        time.sleep(1)
+        assert requests.get(untrusted.http("/readyz"), timeout=5).status_code == 503
+    finally:
+        proc.kill()
+        proc.wait()
