@@ -70,4 +70,12 @@ func deployError(_ bytes: [UInt8]) -> String? {
         #expect(deployError(dangling)?.contains("nowhere") == true)
         #expect(deployError(Array("not xml".utf8)) != nil)
     }
+
+    @Test func refusesDuplicateIdsOfFlowsAsOfElements() {
+        // Found by FuzzEngineInput: a flow listed twice into a parallel join crashed the engine.
+        let twiceIntoAJoin = process(#"<bpmn:startEvent id="s"/><bpmn:parallelGateway id="fork"/><bpmn:userTask id="a"/><bpmn:userTask id="b"/><bpmn:parallelGateway id="join"/><bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="fork"/><bpmn:sequenceFlow id="f1" sourceRef="fork" targetRef="a"/><bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="b"/><bpmn:sequenceFlow id="fa" sourceRef="a" targetRef="join"/><bpmn:sequenceFlow id="fa" sourceRef="a" targetRef="join"/><bpmn:sequenceFlow id="fb" sourceRef="b" targetRef="join"/><bpmn:sequenceFlow id="f3" sourceRef="join" targetRef="e"/>"#)
+        #expect(deployError(twiceIntoAJoin)?.contains("duplicate id 'fa'") == true)
+        let flowNamedLikeATask = process(#"<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/><bpmn:sequenceFlow id="s" sourceRef="s" targetRef="e"/>"#)
+        #expect(deployError(flowNamedLikeATask)?.contains("duplicate id 's'") == true)
+    }
 }

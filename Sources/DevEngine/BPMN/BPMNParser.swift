@@ -69,6 +69,9 @@ public enum BPMNParser {
         guard let processId = p.attribute("id"), !processId.isEmpty else { throw DeploymentError("bpmn:process without id") }
         var elements: [String: FlowElement] = [:]
         var flows: [(id: String, source: String, target: String, condition: Expression?)] = []
+        /// Every id seen (elements and flows): BPMN ids are unique in a process, and the engine
+        /// keys tokens, joins and taken flows by them.
+        var ids = Set<String>()
         var boundaries: [String: [BoundaryEvent]] = [:]
         var noneStarts: [String] = []
         var signalStarts: [(eventId: String, signal: String)] = []
@@ -89,6 +92,7 @@ public enum BPMNParser {
             if ignored.contains(local) { continue }
             guard let id = child.attribute("id"), !id.isEmpty else { throw DeploymentError("<\(child.qualifiedName)> on line \(child.line) has no id") }
             let what = "\(child.qualifiedName) '\(id)'"
+            guard ids.insert(id).inserted else { throw DeploymentError("duplicate id '\(id)' (\(what) on line \(child.line))") }
             let listeners = try executionListeners(child, what)
             let name = child.attribute("name")
             func add(_ kind: FlowElement.Kind, _ typeName: String) throws {
