@@ -129,6 +129,16 @@ def chromium(window_size=None):
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
 
 
+def free_port():
+    """A loopback port nothing listens on now (for servers that need their port given)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def start_nginx(site, directory, port):
     """Debian's nginx (installed by scripts/install-deps.sh) serving the server block `site` from
     `directory` (a pytest tmp_path), in the foreground, until it listens on `port`. Skipped on a

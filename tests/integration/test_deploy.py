@@ -4,7 +4,6 @@ event at once (no buffering), and a long-poll answered when the outcome arrives,
 import asyncio
 import json
 import os
-import socket
 import ssl
 import threading
 import time
@@ -13,17 +12,9 @@ import pytest
 import requests
 import websockets
 
-from conftest import ROOT, start_nginx
+from conftest import ROOT, free_port, start_nginx
 
 CONF = os.path.join(ROOT, "deploy", "nginx-affinity-hub.conf")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture

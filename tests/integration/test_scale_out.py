@@ -18,15 +18,7 @@ import pytest
 import requests
 import websockets
 
-from conftest import ROOT, Hub, start_nginx
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import ROOT, Hub, free_port, start_nginx
 
 
 def need(binary):
