@@ -54,6 +54,8 @@ public final class LoopContext {
     /// Publishes waiting for the durable store, by token.
     var pendingPublishes: [UInt64: (Result<PublishResult, HubError>) -> Void] = [:]
     var nextPendingPublish: UInt64 = 1
+    /// Subscribes waiting for the shared store's record of their session's ack, by token.
+    var pendingSessionReads: [UInt64: (UInt64?) -> Void] = [:]
     var listeners: [Listener] = []
     /// Set once draining starts: new connections are refused, finished ones close.
     var draining: CloseCode?

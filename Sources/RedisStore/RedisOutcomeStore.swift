@@ -12,6 +12,7 @@
 //   publish ─▶ EVALSHA publish [─▶ WAIT n] ─▶ stored: 201 │ refused: 429 │ no answer: 503
 //        MOVED ─▶ new map entry, sent there once │ ASK ─▶ ASKING + EVALSHA there once
 //   smessage ─▶ hub.sharedOutcomes │ read answer ─▶ hub.sharedSync
+//   session ack ─▶ coalesced per tick ─▶ EVALSHA ack │ session resume ─▶ HGET meta a:<session>
 import HubBytes
 import HubCore
 import HTTPClient
@@ -94,6 +95,8 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
     private var stopped = false
     private var followed = Set<OutcomeKey>()
     private var pendingPublishes = 0
+    /// Session acks not yet sent: the highest seq per key and session, written once per tick.
+    private var pendingAcks: [SessionOfKey: UInt64] = [:]
     private var lastLoggedFailure: UInt64 = 0
 
     /// Resolves the seed hosts (blocking, once); the connections are made on the loop the hub
@@ -286,6 +289,45 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         }
     }
 
+    // MARK: session acks
+
+    public func ack(_ key: OutcomeKey, session: String, seq: UInt64) {
+        onLoop { [self] in
+            let id = SessionOfKey(key: key, session: session)
+            // A client acks each outcome; those of one tick go to Redis as one write per key.
+            if pendingAcks.isEmpty { loop.execute { [self] in flushAcks() } }
+            pendingAcks[id] = max(pendingAcks[id] ?? 0, seq)
+        }
+    }
+
+    private func flushAcks() {
+        let acks = pendingAcks
+        pendingAcks = [:]
+        for (id, seq) in acks {
+            // Best effort: a lost ack costs the session duplicates on a resume, never an outcome.
+            let names = StoredKeyNames(id.key, prefix: config.prefix)
+            runScript(RedisScripts.ack, sha: RedisScripts.ackSHA, keys: [names.meta], arguments: [Array(id.session.utf8), digits(Int64(seq))],
+                      name: id.key.value.utf8) { _ in }
+        }
+    }
+
+    public func sessionAck(of key: OutcomeKey, session: String, completion: @escaping @Sendable (UInt64?) -> Void) {
+        onLoop { [self] in
+            // An ack of this node still on its way is part of the answer.
+            let queued = pendingAcks[SessionOfKey(key: key, session: session)]
+            let names = StoredKeyNames(key, prefix: config.prefix)
+            run([Array("HGET".utf8), names.meta, Array("a:\(session)".utf8)], name: Array(key.value.utf8), redirects: 0) { answer in
+                switch answer {
+                case .success(.null): completion(queued ?? 0)
+                case .success(.bulkString(let bytes)):
+                    guard let acked = UInt64(String(decoding: bytes, as: UTF8.self)) else { return completion(queued) }
+                    completion(max(acked, queued ?? 0))
+                default: completion(queued)
+                }
+            }
+        }
+    }
+
     // MARK: records
 
     /// `<prefix>:{rec:<id>}` holds `<expiresAt>:<body>`; its lease is the same name + `:lease`.
@@ -344,6 +386,20 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         onLoop { [self] in
             let name = recordName(id) + Array(":lease".utf8)
             run([Array("DEL".utf8), name], name: name, redirects: 0) { _ in }
+        }
+    }
+
+    /// `run` for a script: EVALSHA, and EVAL when Redis lost its script cache.
+    private func runScript(_ script: String, sha: String, keys: [[UInt8]], arguments: [[UInt8]], name: some Collection<UInt8>,
+                           reply: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        let tail = [Array(String(keys.count).utf8)] + keys + arguments
+        let name = Array(name)
+        run([Array("EVALSHA".utf8), Array(sha.utf8)] + tail, name: name, redirects: 0) { [self] answer in
+            if case .failure(.server(let message)) = answer, message.hasPrefix("NOSCRIPT") {
+                run([Array("EVAL".utf8), Array(script.utf8)] + tail, name: name, redirects: 0, reply: reply)
+            } else {
+                reply(answer)
+            }
         }
     }
 
@@ -481,6 +537,7 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         }
         made.send("SCRIPT", "LOAD", RedisScripts.publish) { _ in }
         made.send("SCRIPT", "LOAD", RedisScripts.read) { _ in }
+        made.send("SCRIPT", "LOAD", RedisScripts.ack) { _ in }
         made.send("PING") { [weak self, weak made, weak link] answer in
             guard let self, let made, let link, link.connection === made else { return }
             switch answer {
@@ -568,4 +625,10 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
     }
 
     private func digits(_ value: Int64) -> [UInt8] { Array(String(value).utf8) }
+}
+
+/// A session's acks of one key (the unit the store writes them in).
+private struct SessionOfKey: Hashable {
+    let key: OutcomeKey
+    let session: String
 }

@@ -5,7 +5,8 @@
 //
 // A key K has (hash-tagged, one cluster slot):
 //   <prefix>:{K}:log   stream, entry id "<seq>-0", fields o (StoredOutcome bytes), e (expiresAt ms), c (cost)
-//   <prefix>:{K}:meta  hash: seq (last given), bytes (retained cost), i:<idempotency key> → seq
+//   <prefix>:{K}:meta  hash: seq (last given), bytes (retained cost), i:<idempotency key> → seq,
+//                      a:<session> → the seq that session acknowledged (a `session` resume on any node)
 //   <prefix>:{K}       the sharded pub/sub channel nodes following K listen on
 // Both expire with the key's last outcome; meta one retention later, so a subscriber resuming by
 // seq does not see numbering restart while it may still care (the tombstone of HubCore).
@@ -53,8 +54,22 @@ enum RedisScripts {
     return out
     """
 
+    /// KEYS: meta. ARGV: session, seq. Records that the session processed the key up to seq:
+    /// never lower than before, never past the last seq the key gave (an ack ahead of the key
+    /// would hide its next outcomes from a resume). A key Redis no longer holds records nothing
+    /// (and gets no hash without an expiry). Returns the recorded ack.
+    static let ack = """
+    local given = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+    if given == 0 then return 0 end
+    local field = 'a:' .. ARGV[1]
+    local acked = math.max(tonumber(redis.call('HGET', KEYS[1], field) or '0'), math.min(tonumber(ARGV[2]), given))
+    redis.call('HSET', KEYS[1], field, string.format('%d', acked))
+    return acked
+    """
+
     static let publishSHA = sha1Hex(publish)
     static let readSHA = sha1Hex(read)
+    static let ackSHA = sha1Hex(ack)
 
     /// Redis names scripts by the SHA-1 of their text (EVALSHA).
     static func sha1Hex(_ text: String) -> String {

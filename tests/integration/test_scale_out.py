@@ -256,6 +256,93 @@ def test_a_subscriber_on_one_node_gets_what_another_published_before_and_after_i
     assert full.status_code == 429 and full.json()["error"] == "key_full", full.text
 
 
+async def session_socket(base, key, session, after=None):
+    """A multiplexed socket subscribed to `key` with `session`; returns (socket, outcomes replayed
+    within half a second of the subscribed answer)."""
+    ws = await websockets.connect(base + "/v1/ws", subprotocols=["affinity.v1"])
+    message = {"type": "subscribe", "key": key, "session": session}
+    if after is not None:
+        message["after"] = after
+    await ws.send(json.dumps(message))
+    answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert answer["type"] == "subscribed", answer
+    got = []
+    try:
+        while True:
+            got.append(json.loads(await asyncio.wait_for(ws.recv(), 0.5))["seq"])
+    except asyncio.TimeoutError:
+        pass
+    return ws, got
+
+
+def test_a_session_resumes_on_any_node_after_what_it_acknowledged_on_another(make_hub, redis):
+    a, b, c = (node(make_hub, redis.url) for _ in range(3))
+    for i in range(3):
+        assert publish(a.http(""), "sess-1", i).status_code == 201
+        assert publish(a.http(""), "sess-2", i).status_code == 201
+
+    async def scenario():
+        # On b: everything, acknowledged up to 2.
+        ws, got = await session_socket(b.url, "sess-1", "rest-1")
+        assert got == [1, 2, 3]
+        await ws.send(json.dumps({"type": "ack", "key": "sess-1", "seq": 2}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+        await ws.close()
+        assert publish(a.http(""), "sess-1", 3).status_code == 201
+        # On c, which never saw the session: only what it did not acknowledge.
+        ws, got = await session_socket(c.url, "sess-1", "rest-1")
+        assert got == [3, 4], "a resume by session elsewhere skips what the session acknowledged"
+        await ws.send(json.dumps({"type": "ack", "key": "sess-1", "seq": 4}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+        await ws.close()
+        # Back on b, whose own memory of the session says 2: the store's 4 wins.
+        ws, got = await session_socket(b.url, "sess-1", "rest-1")
+        assert got == [], "b knows the session acknowledged 4 on c"
+        assert publish(a.http(""), "sess-1", 5).status_code == 201
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["seq"] == 5
+        await ws.close()
+        # `after` still counts when it is further than the session's ack; another session is its own.
+        ws, got = await session_socket(c.url, "sess-1", "rest-1", after=4)
+        assert got == [5]
+        await ws.close()
+        ws, got = await session_socket(c.url, "sess-1", "rest-2")
+        assert got == [1, 2, 3, 4, 5]
+        await ws.close()
+
+        # An ack past the key's last seq is recorded as its last seq: it never hides a later outcome.
+        ws, got = await session_socket(b.url, "sess-2", "rest-1")
+        assert got == [1, 2, 3]
+        await ws.send(json.dumps({"type": "ack", "key": "sess-2", "seq": 99}))
+        # An ack of a key the socket does not subscribe to counts for nothing.
+        await ws.send(json.dumps({"type": "ack", "key": "sess-1", "seq": 99}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+        await ws.close()
+        assert publish(a.http(""), "sess-2", 3).status_code == 201
+        ws, got = await session_socket(c.url, "sess-2", "rest-1")
+        assert got == [4]
+        await ws.close()
+        ws, got = await session_socket(a.url, "sess-1", "rest-1")
+        assert got == [5], "sess-1 stays acknowledged at 4 (the stray ack of 99 did not count)"
+        assert publish(b.http(""), "sess-1", 6).status_code == 201
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["seq"] == 6
+        await ws.close()
+
+        # Redis gone: a subscribe by session is still answered (from `after` alone: duplicates at
+        # worst, never a loss), and the outcomes come once Redis is back.
+        redis.kill()
+        wait_until(lambda: not ready(c.http("")), 10, "c to notice Redis is gone")
+        ws, _ = await session_socket(c.url, "sess-3", "rest-1")
+        redis.start()
+        wait_until(lambda: ready(a.http("")) and ready(c.http("")), 20, "the nodes back on Redis")
+        assert publish(a.http(""), "sess-3", 0).status_code == 201
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["seq"] == 1
+        await ws.close()
+    asyncio.run(scenario())
+
+
 def nginx_in_front(nodes, tmp_path):
     """deploy/nginx-scale-out.conf, as shipped, with the nodes' ports; returns (base URL, process)."""
     port = free_port()
@@ -571,6 +658,21 @@ def test_nodes_on_a_redis_cluster_deliver_every_key_whatever_its_slot(make_hub, 
     retry = publish(b.http(""), "slot-8", {"x": 1}, idem="i-8")
     again = publish(a.http(""), "slot-8", {"x": 2}, idem="i-8")
     assert retry.status_code == 201 and again.status_code == 200 and again.json()["seq"] == retry.json()["seq"]
+
+    # Session acks live in the key's slot too: acknowledged on b, resumed after them on a.
+    async def sessions():
+        for k in keys[20:40]:
+            ws, got = await session_socket(b.url, k, "svc")
+            assert got == [1, 2]
+            await ws.send(json.dumps({"type": "ack", "key": k, "seq": 1}))
+            await ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+            await ws.close()
+        for k in keys[20:40]:
+            ws, got = await session_socket(a.url, k, "svc")
+            assert got == [2], k
+            await ws.close()
+    asyncio.run(sessions())
 
 
 def test_a_cluster_failover_loses_no_acknowledged_outcome(make_hub, cluster):

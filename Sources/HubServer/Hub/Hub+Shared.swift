@@ -57,6 +57,13 @@ extension Hub {
         recordHandOff(handedOff)
     }
 
+    /// What `session` acknowledged of `key` on any node (nil when the store could not say);
+    /// `completion` runs on the store's thread.
+    func sessionAck(of key: OutcomeKey, session: String, completion: @escaping @Sendable (UInt64?) -> Void) {
+        guard let shared else { return completion(nil) }
+        shared.sessionAck(of: key, session: session, completion: completion)
+    }
+
     /// The seq after which this node has every outcome of `key`, nil when it does not follow it
     /// (the store re-reads from there after a reconnect).
     public func sharedKnownSeq(of key: OutcomeKey) -> UInt64? {

@@ -262,7 +262,12 @@ public final class Hub: Sendable {
 
     @discardableResult
     public func ack(_ subscriber: SubscriberRef, key: OutcomeKey, seq: UInt64, session: String?) -> Bool {
-        shard(key).state.withLock { $0.core.ack(subscriber, key: key, seq: seq, session: session, nowMs: HubClock.wallMilliseconds) }
+        shard(key).state.withLock { state in
+            let released = state.core.ack(subscriber, key: key, seq: seq, session: session, nowMs: HubClock.wallMilliseconds)
+            // Shared mode: the session may resume on another node, which asks the store.
+            if let shared, let session, state.core.subscribers(of: key).contains(subscriber) { shared.ack(key, session: session, seq: seq) }
+            return released
+        }
     }
 
     public func outcomes(of key: OutcomeKey, after: UInt64) -> [Outcome] {

@@ -26,6 +26,9 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
     private var subscriber: SubscriberRef?
     private var lastSeq: [OutcomeKey: UInt64] = [:]
     private var sessions: [OutcomeKey: String] = [:]
+    /// Shared mode: subscribes waiting for the store's record of their session's ack (key → token).
+    private var resuming: [OutcomeKey: UInt64] = [:]
+    private var nextResume: UInt64 = 0
     private var bucket: TokenBucket
 
     init(hub: Hub, access: AccessPolicy, canPublish: Bool, token: String?, messagesPerSecond: Int) {
@@ -69,6 +72,7 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
             hub.unsubscribe(subscriber, from: key)
             lastSeq[key] = nil
             sessions[key] = nil
+            resuming[key] = nil
             send("{\"type\":\"unsubscribed\",\"key\":\"\(key.value)\"\(refField(ref))}")
         case "ack":
             guard let key = validKey(message, ref: ref), let subscriber else { return }
@@ -81,7 +85,7 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
     }
 
     private func subscribe(_ message: ClientMessage, ref: [UInt8]?) {
-        guard let key = validKey(message, ref: ref), let subscriber, let connection else { return }
+        guard let key = validKey(message, ref: ref), subscriber != nil, let connection else { return }
         if connection.context.refusesNewSubscriptions { return reply(error: "draining", "server is shutting down: subscribe elsewhere", key: key, ref: ref) }
         if !canPublish, let denial = access.authorizeSubscriber(message.string("token") ?? handshakeToken, key: key.value,
                                                                nowSeconds: HubClock.wallSeconds) {
@@ -95,11 +99,31 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
             return reply(error: "invalid_message", "after must be a sequence number", key: key, ref: ref)
         }
         let limit = hub.config.maxSubscriptionsPerSubscriber
+        if lastSeq[key] == nil && resuming[key] == nil && lastSeq.count + resuming.count >= limit {
+            let error = HubError.keyFull("at most \(limit) subscriptions per connection")
+            return reply(error: error.code, error.message, key: key, ref: ref)
+        }
+        let after = message.uint("after")
+        guard hub.shared != nil, let session else { return register(key, after: after, session: session, ref: ref) }
+        // The session may have acked on another node: ask the store first (SessionResume.swift).
+        nextResume += 1
+        let token = nextResume
+        resuming[key] = token
+        connection.context.sessionAck(of: key, session: session, via: hub) { [weak self] acked in
+            guard let self, resuming[key] == token else { return }   // unsubscribed or closed meanwhile
+            resuming[key] = nil
+            register(key, after: acked.map { max(after ?? 0, $0) } ?? after, session: session, ref: ref)
+        }
+    }
+
+    private func register(_ key: OutcomeKey, after: UInt64?, session: String?, ref: [UInt8]?) {
+        guard let subscriber, let connection else { return }
+        let limit = hub.config.maxSubscriptionsPerSubscriber
         if lastSeq[key] == nil && lastSeq.count >= limit {
             let error = HubError.keyFull("at most \(limit) subscriptions per connection")
             return reply(error: error.code, error.message, key: key, ref: ref)
         }
-        switch hub.subscribe(subscriber, to: key, after: message.uint("after"), session: session) {
+        switch hub.subscribe(subscriber, to: key, after: after, session: session) {
         case .failure(let error):
             reply(error: error.code, error.message, key: key, ref: ref)
         case .success(let replay):
@@ -163,6 +187,7 @@ final class Multiplexer: WebSocketHandler, OutcomeSink {
 
     func webSocketDidClose(_ connection: Connection, code: CloseCode?) {
         guard let subscriber else { return }
+        resuming = [:]
         hub.unsubscribeAll(subscriber, keys: Array(lastSeq.keys))
         connection.context.sinks[subscriber.id] = nil
         self.subscriber = nil

@@ -6,6 +6,7 @@
 //   first local subscriber of a key ─▶ store.follow ─▶ hub.sharedSync (retained outcomes)
 //   outcome published anywhere ─▶ hub.sharedOutcomes ─▶ gap? ─▶ store.fill ─▶ hub.sharedSync
 //   last local subscriber gone ─▶ store.unfollow
+//   ack with a session ─▶ store.ack │ subscribe with a session ─▶ store.sessionAck, then subscribe
 import HubCore
 import Reactor
 
@@ -39,6 +40,12 @@ public protocol SharedStore: AnyObject, Sendable {
     func unfollow(_ key: OutcomeKey)
     /// Reads `key`'s retained outcomes after `seq` (→ `Hub.sharedSync`): a gap was seen.
     func fill(_ key: OutcomeKey, after seq: UInt64)
+    /// Records that `session` processed `key` up to `seq`, for a resume by session on any node.
+    /// Best effort: a lost ack costs duplicates on such a resume, never an outcome.
+    func ack(_ key: OutcomeKey, session: String, seq: UInt64)
+    /// What `session` acknowledged of `key` on any node: 0 when nothing, nil when the store could
+    /// not say (the subscriber then resumes from its `after` alone: duplicates, never a loss).
+    func sessionAck(of key: OutcomeKey, session: String, completion: @escaping @Sendable (UInt64?) -> Void)
     /// Why the store cannot take writes now (nil when it can): `/readyz` answers 503 with it.
     var unavailableReason: String? { get }
     func close()
