@@ -1,10 +1,11 @@
 // The hub's shared store on Redis (`serve --redis`): every node publishes through the publish
 // script and follows, over sharded pub/sub, the keys its own subscribers want. One connection
-// per Redis node (one in all, or one per cluster master), on the server's first loop. A key's
+// per Redis node (one in all, or one per cluster master; with Sentinel, one to the master the
+// sentinels name: RedisOutcomeStore+Sentinel.swift), on the server's first loop. A key's
 // commands and pushes share its node's connection, so its follow, the read of its retained
 // outcomes and every later message arrive in the order Redis did them.
 //
-//   connect ─▶ HELLO 3 (+AUTH) ─▶ SELECT ─▶ SCRIPT LOAD ×2 ─▶ PING ─▶ ready
+//   connect ─▶ HELLO 3 (+AUTH) ─▶ SELECT ─▶ SCRIPT LOAD ×3 ─▶ PING [─▶ ROLE, with Sentinel] ─▶ ready
 //        ─▶ first node: CLUSTER SLOTS ─▶ standalone │ cluster: a link per master, slot map
 //        ─▶ every followed key routed here: SSUBSCRIBE, then read after what the node has
 //   lost ─▶ not ready (/readyz 503, publishes 503, sockets kept) ─▶ retry after 50 ms … 2 s;
@@ -39,6 +40,10 @@ public struct RedisStoreConfig: Sendable {
     public var waitTimeoutMs = 1_000
     /// CA file for `rediss://` (nil: the system's trust store).
     public var tlsCAFile: String?
+    /// Sentinel mode: `urls` name Redis Sentinels, and the store uses the master they call this.
+    public var sentinelMaster: String?
+    /// The sentinels' own password (`requirepass` in sentinel.conf), if they have one.
+    public var sentinelPassword: String?
 
     public init(urls: [RedisURL]) { self.urls = urls }
     public var url: RedisURL { urls[0] }
@@ -74,25 +79,32 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
     // @unchecked Sendable: `config`, `logger`, `seeds` and `tls` are immutable, `loopRef` and
     // `reason` are Mutexes, `stats` atomics; every other stored property is used only on `loop`'s thread (the
     // public entry points hop there with `onLoop` before touching them).
-    private let config: RedisStoreConfig
-    private let logger: Logger
-    private let seeds: [ClusterNode]
-    private let tls: (context: TLSContext, serverName: String)?
-    private let reason = Mutex<String?>("connecting to Redis")
+    let config: RedisStoreConfig
+    let logger: Logger
+    let seeds: [ClusterNode]
+    let tls: (context: TLSContext, serverName: String)?
+    let reason = Mutex<String?>("connecting to Redis")
     private let loopRef = Mutex<EventLoop?>(nil)
     public let stats = RedisStoreStats()
 
     /// Set once by `attach`, before the loop runs.
-    private var loop: EventLoop!
+    var loop: EventLoop!
     private weak var hub: Hub?
-    private var links: [ClusterNode: RedisLink] = [:]
-    /// nil until the first node answered `CLUSTER SLOTS`.
-    private var clustered: Bool?
+    var links: [ClusterNode: RedisLink] = [:]
+    /// nil until the first node answered `CLUSTER SLOTS` (false from the start with Sentinel).
+    var clustered: Bool?
+    /// Not a cluster: the node that takes every command (the URL's; with Sentinel, the master
+    /// the sentinels name, nil until one did).
+    var primary: ClusterNode?
+    /// Sentinel mode: the connection to a sentinel that watches for `+switch-master`.
+    var sentinel: RedisConnection?
+    var sentinelIndex = 0
+    var sentinelRetryMs = 50
     /// Cluster: the master of each slot, as last read.
     private var masters: [ClusterNode?] = []
     private var mapStale = false
     private var readingMap = false
-    private var stopped = false
+    var stopped = false
     private var followed = Set<OutcomeKey>()
     private var pendingPublishes = 0
     /// Session acks not yet sent: the highest seq per key and session, written once per tick.
@@ -107,6 +119,7 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         self.logger = logger
         seeds = try config.urls.map { ClusterNode(host: try ClientSocket.resolve($0.host), port: $0.port) }
         tls = config.url.tls ? (try TLSContext(clientTrusting: config.tlsCAFile), config.url.host) : nil
+        if config.sentinelMaster == nil { primary = seeds[0] }
     }
 
     /// Runs `body` on the store's loop (dropped before `attach`: nothing is served then).
@@ -121,13 +134,20 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         loopRef.withLock { $0 = loop }
         onLoop { [self] in
             self.hub = hub
-            connect(link(to: seeds[0]))
+            if config.sentinelMaster != nil {
+                clustered = false
+                askSentinel()
+            } else {
+                connect(link(to: seeds[0]))
+            }
         }
     }
 
     public func close() {
         onLoop { [self] in
             stopped = true
+            sentinel?.close(reason: "the hub is shutting down")
+            sentinel = nil
             for link in links.values { link.connection?.close(reason: "the hub is shutting down") }
             links = [:]
         }
@@ -170,6 +190,10 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
                 if !moved.ask { learn(moved.slot, isServedBy: moved.node) }
                 return publish(key, names: names, arguments: arguments, limits: limits, on: link(to: moved.node), asking: moved.ask,
                                redirects: redirects + 1, completion: completion)
+            }
+            if case .failure(.server(let message)) = answer, message.hasPrefix("READONLY") {
+                // The node became a replica (a failover): find the master again.
+                connection.close(reason: "\(target.node) is a replica now: \(message)")
             }
             let decided = decide(answer, key: key, limits: limits)
             guard case .success(let stored) = decided, !stored.duplicate, config.waitReplicas > 0 else { return completion(decided) }
@@ -427,13 +451,13 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
 
     /// The link that serves the Redis name (or hash tag) `name`.
     private func route(name: some Collection<UInt8>) -> RedisLink? {
-        guard clustered == true else { return links[seeds[0]] }
+        guard clustered == true else { return primary.flatMap { links[$0] } }
         guard let node = masters[ClusterSlots.slot(of: name)] else { return nil }
         return link(to: node)
     }
 
     /// The link to `node`, made (and connecting) if new.
-    private func link(to node: ClusterNode) -> RedisLink {
+    func link(to node: ClusterNode) -> RedisLink {
         if let existing = links[node] { return existing }
         let made = RedisLink(node: node)
         links[node] = made
@@ -468,14 +492,7 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         masters = map
         let current = Set(map.compactMap { $0 })
         for node in current { _ = link(to: node) }
-        for (node, link) in links where !current.contains(node) {
-            link.retired = true
-            link.connection?.close(reason: "no longer a master in the cluster's map")
-            link.connection = nil
-            link.ready = false
-            link.keys = []
-            links[node] = nil
-        }
+        for (_, link) in links where !current.contains(link.node) { retire(link, "no longer a master in the cluster's map") }
         for key in followed {
             let target = route(key)
             for link in links.values where link !== target && link.keys.contains(key) { unsubscribe(key, on: link) }
@@ -495,7 +512,17 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         }
     }
 
-    private func updateReadiness() {
+    /// Stops using `link` for good: closed, never reconnected.
+    func retire(_ link: RedisLink, _ why: String) {
+        link.retired = true
+        link.connection?.close(reason: why)
+        link.connection = nil
+        link.ready = false
+        link.keys = []
+        links[link.node] = nil
+    }
+
+    func updateReadiness() {
         let why: String?
         if clustered == true {
             let down = Set(masters.enumerated().compactMap { slot, node -> ClusterNode? in
@@ -504,7 +531,7 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
             })
             why = down.isEmpty ? nil : "Redis cluster: no ready master for some slots (\(down.prefix(3).map(\.description).joined(separator: ", ")))"
         } else {
-            why = links[seeds[0]]?.ready == true ? nil : reason.withLock { $0 } ?? "connecting to Redis"
+            why = primary.flatMap { links[$0] }?.ready == true ? nil : reason.withLock { $0 } ?? "connecting to Redis"
         }
         reason.withLock { $0 = why }
     }
@@ -541,6 +568,16 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
         made.send("PING") { [weak self, weak made, weak link] answer in
             guard let self, let made, let link, link.connection === made else { return }
             switch answer {
+            case .success where config.sentinelMaster != nil:
+                // What a sentinel named may be a demoted master still (its failover under way).
+                made.send("ROLE") { [weak self, weak made] role in
+                    guard let self, let made, link.connection === made else { return }
+                    guard case .success(.array(let parts)) = role, parts.first?.text == "master" else {
+                        return made.close(reason: "\(link.node) is not a master (a failover is under way)")
+                    }
+                    stats.connects.add(1, ordering: .relaxed)
+                    becameReady(link)
+                }
             case .success:
                 stats.connects.add(1, ordering: .relaxed)
                 becameReady(link)
@@ -599,6 +636,8 @@ public final class RedisOutcomeStore: SharedStore, SharedRecords, @unchecked Sen
             logger.error("Redis unavailable; publishes to its keys get 503 until it is back", metadata: ["reason": "\(why)"])
         }
         guard !stopped, !link.retired, !link.retryPending else { return }
+        // With Sentinel, ask again who the master is: a failover shows there first.
+        if config.sentinelMaster != nil { queryMaster() }
         link.retryPending = true
         let delay = link.retryMs + Int.random(in: 0...(link.retryMs / 2))
         link.retryMs = min(link.retryMs * 2, 2_000)

@@ -10,6 +10,9 @@ struct RedisOptions: ParsableArguments {
     @Option(help: "Acknowledge a publish only once this many Redis replicas hold it (WAIT). Default 0.") var redisWaitReplicas: Int?
     @Option(help: "Milliseconds Redis may take to answer before the connection is dropped and remade. Default 2000.") var redisTimeout: Int?
     @Option(help: "PEM CA certificates to trust for rediss:// (default: the system's trust store).") var redisCaFile: String?
+    @Option(help: "Redis Sentinel: the --redis URLs name sentinels, and the hub uses the master they call this name, following their failovers (credentials, database and TLS of the first URL apply to the master). Default: none.")
+    var redisSentinelMaster: String?
+    @Option(help: "The sentinels' own password (requirepass in sentinel.conf), if they have one.") var redisSentinelPassword: String?
 
     /// The store's settings, or nil when no Redis is configured.
     func configuration(_ s: Settings) throws -> RedisStoreConfig? {
@@ -28,6 +31,11 @@ struct RedisOptions: ParsableArguments {
         c.commandTimeoutMs = max(100, try s.int("redis-timeout", flag: redisTimeout, default: c.commandTimeoutMs))
         c.waitTimeoutMs = c.commandTimeoutMs / 2
         c.tlsCAFile = s.string("redis-ca-file", flag: redisCaFile, default: nil)
+        c.sentinelMaster = s.string("redis-sentinel-master", flag: redisSentinelMaster, default: nil)
+        c.sentinelPassword = s.string("redis-sentinel-password", flag: redisSentinelPassword, default: nil)
+        if let name = c.sentinelMaster, name.isEmpty || name.contains(where: { $0 == " " || $0.isNewline }) {
+            throw ValidationError("--redis-sentinel-master is a master name without spaces")
+        }
         return c
     }
 }

@@ -635,6 +635,115 @@ def cluster(tmp_path):
     c.stop()
 
 
+class SentinelGroup:
+    """A master, its replica and one Redis Sentinel watching them as `mymaster` (quorum 1, down
+    after 500 ms), all on free loopback ports."""
+
+    def __init__(self, directory):
+        need("redis-cli")
+        self.binary = need("redis-server")
+        self.directory = str(directory)
+        self.ports = [free_port(), free_port()]
+        self.sentinel_port = free_port()
+        self.procs = {}
+        self.start(self.ports[0])
+        self.start(self.ports[1], "--replicaof", "127.0.0.1", str(self.ports[0]))
+        conf = os.path.join(self.directory, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write(f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.directory}\n"
+                    f"sentinel monitor mymaster 127.0.0.1 {self.ports[0]} 1\n"
+                    "sentinel down-after-milliseconds mymaster 500\nsentinel failover-timeout mymaster 2000\n")
+        self.sentinel = subprocess.Popen([self.binary, conf, "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.in_sync, 30, "the sentinel to see the master and its replica in sync")
+
+    def start(self, port, *extra):
+        d = os.path.join(self.directory, str(port))
+        os.makedirs(d, exist_ok=True)
+        self.procs[port] = subprocess.Popen([self.binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "",
+                                             "--appendonly", "no", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.cli(port, "PING") == "PONG", 10, f"redis {port}")
+
+    def cli(self, port, *args):
+        try:
+            return subprocess.run(["redis-cli", "-p", str(port)] + list(args), capture_output=True, text=True, timeout=5).stdout.strip()
+        except subprocess.TimeoutExpired:
+            return ""
+
+    def master(self):
+        """The master's port, as the sentinel names it."""
+        answer = self.cli(self.sentinel_port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster").split()
+        return int(answer[1]) if len(answer) == 2 else None
+
+    def in_sync(self):
+        """The sentinel's master is a master with one replica in sync, and the sentinel counts it."""
+        port = self.master()
+        if port is None:
+            return False
+        info = self.cli(port, "INFO", "replication")
+        fields = self.cli(self.sentinel_port, "SENTINEL", "MASTER", "mymaster").split("\n")
+        known = dict(zip(fields[::2], fields[1::2]))
+        replica = [p for p in self.ports if p != port][0]
+        return "role:master" in info and "connected_slaves:1" in info and known.get("num-slaves") == "1" and \
+            "master_link_status:up" in self.cli(replica, "INFO", "replication") and "s_down" not in known.get("flags", "")
+
+    def kill(self, port):
+        self.procs[port].kill()
+        self.procs[port].wait()
+
+    def stop(self):
+        for proc in [self.sentinel, *self.procs.values()]:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def sentinels(tmp_path):
+    group = SentinelGroup(tmp_path)
+    yield group
+    group.stop()
+
+
+def test_nodes_on_redis_sentinel_follow_its_failovers_and_lose_nothing_acknowledged(make_hub, sentinels):
+    args = ["--redis", f"redis://127.0.0.1:{sentinels.sentinel_port}", "--redis-sentinel-master", "mymaster",
+            "--redis-wait-replicas", "1", "--redis-timeout", "800", "--loops", "1"]
+    a, b = make_hub(*args), make_hub(*args)
+    wait_until(lambda: ready(a.http("")) and ready(b.http("")), 10, "both nodes on the master the sentinel names")
+    keys = [f"sentinel-{i}" for i in range(40)]
+    collector = Collector([b.url], [keys[i::2] for i in range(2)])
+    load = Publishers([a.http("")], keys, "sentinel", refusal=(503, "store_failed"))
+    try:
+        time.sleep(1)
+        first = sentinels.master()
+        # A failover with the master alive: it is demoted to a replica (READONLY from then on).
+        assert sentinels.cli(sentinels.sentinel_port, "SENTINEL", "FAILOVER", "mymaster") == "OK"
+        wait_until(lambda: sentinels.master() != first, 15, "the sentinel to switch masters")
+        wait_until(sentinels.in_sync, 30, "the old master to replicate the new one")
+        after = len(load.statuses)
+        wait_until(lambda: load.accepted_since(after) > 40, 20, "publishes acknowledged by the new master")
+        # The new master killed: the sentinel fails over back; the killed node returns as a replica.
+        second = sentinels.master()
+        sentinels.kill(second)
+        wait_until(lambda: sentinels.master() == first, 30, "the failover back to the first node")
+        sentinels.start(second)
+        wait_until(sentinels.in_sync, 30, "the restarted node to replicate the master")
+        wait_until(lambda: ready(a.http("")) and ready(b.http("")), 20, "both nodes ready on the master")
+        after = len(load.statuses)
+        wait_until(lambda: load.accepted_since(after) > 40, 20, "publishes acknowledged again")
+    finally:
+        load.close()
+    acknowledged = load.acknowledged
+    assert 503 in load.statuses, "publishes during the failovers were refused, not acknowledged"
+    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "the subscribers caught up")
+    collector.close()
+    assert collector.resumed == 0, "the subscribers kept their sockets through both failovers"
+    assert_once_in_order(collector, acknowledged)
+    # A node given a master name no sentinel knows is not ready, and says why.
+    c = make_hub("--redis", f"redis://127.0.0.1:{sentinels.sentinel_port}", "--redis-sentinel-master", "nosuch", "--loops", "1")
+    wait_until(lambda: "nosuch" in requests.get(c.http("/readyz"), timeout=5).text, 5, "the reason in /readyz")
+    assert requests.get(c.http("/readyz"), timeout=5).status_code == 503
+
+
 def test_nodes_on_a_redis_cluster_deliver_every_key_whatever_its_slot(make_hub, cluster):
     a = make_hub(*cluster.seeds(), "--loops", "1")
     b = make_hub(*cluster.seeds(), "--loops", "1")
