@@ -1,7 +1,8 @@
 // libFuzzer target: what a Redis server sends the scale-out store, past the RESP parser: stored
-// outcomes (in pub/sub messages and stream reads), CLUSTER SLOTS maps and MOVED/ASK errors.
-// Properties: nothing crashes; a decoded outcome encodes to bytes that decode to the same
-// outcome; a map names only slots 0..16383 and ports 1..65535.
+// outcomes (in pub/sub messages and stream reads), CLUSTER SLOTS maps, MOVED/ASK errors and
+// Sentinel's answers and +switch-master messages. Properties: nothing crashes; a decoded outcome
+// encodes to bytes that decode to the same outcome; a map, a Sentinel answer or a switch names
+// only slots 0..16383 and ports 1..65535.
 import HubCore
 import RESP
 
@@ -32,6 +33,10 @@ func visit(_ value: RESPValue, key: OutcomeKey, depth: Int) {
         guard map.count == ClusterSlots.count, map.allSatisfy({ $0 == nil || (1...65_535).contains($0!.port) }) else {
             fatalError("a cluster map out of range")
         }
+    }
+    for node in [SentinelAnswers.master(value), SentinelAnswers.switched(value, master: "mymaster")].compactMap({ $0 })
+    where node.host.isEmpty || !(1...65_535).contains(node.port) {
+        fatalError("a Sentinel answer out of range: \(node)")
     }
     switch value {
     case .bulkString(let b): check(b, key: key)

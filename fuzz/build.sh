@@ -31,5 +31,5 @@ module RESP Sources/RESP/*.swift
 swiftc "${flags[@]}" -module-name FuzzRESP fuzz/FuzzRESP.swift "$obj"/RESP.o -o "$out/FuzzRESP"
 # The scale-out store's decoders of what Redis sends (pure: StoredOutcome, ClusterSlots).
 swiftc "${flags[@]}" -module-name FuzzRedisMessages fuzz/FuzzRedisMessages.swift Sources/RedisStore/StoredOutcome.swift \
-    Sources/RedisStore/ClusterSlots.swift "$obj"/RESP.o "$obj"/HubCore.o "$obj"/HubBytes.o -o "$out/FuzzRedisMessages"
+    Sources/RedisStore/ClusterSlots.swift Sources/RedisStore/SentinelAnswers.swift "$obj"/RESP.o "$obj"/HubCore.o "$obj"/HubBytes.o -o "$out/FuzzRedisMessages"
 echo "built: $(ls $out | grep Fuzz | tr '\n' ' ')"

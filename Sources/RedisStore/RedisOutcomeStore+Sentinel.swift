@@ -41,22 +41,20 @@ extension RedisOutcomeStore {
         guard let made = sentinel, let name = config.sentinelMaster else { return askSentinel() }
         made.send("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name) { [weak self, weak made] answer in
             guard let self, let made, sentinel === made else { return }
-            guard case .success(.array(let parts)) = answer, parts.count == 2, let host = parts[0].text,
-                  let port = parts[1].text.flatMap({ Int($0) }) else {
+            guard case .success(let value) = answer, let master = SentinelAnswers.master(value) else {
                 // This sentinel does not know the master (yet): another one may.
                 return made.close(reason: "the sentinel names no master called \(name) (\(answer))")
             }
             sentinelRetryMs = 50
-            use(host: host, port: port)
+            use(host: master.host, port: master.port)
         }
     }
 
     /// A push on the sentinel connection: `+switch-master <name> <old ip> <old port> <new ip> <new port>`.
     private func sentinelSaid(_ push: RESPValue, master name: String) {
-        guard case .push(let parts) = push, parts.count == 3, parts[0].text == "message", parts[1].text == "+switch-master",
-              let fields = parts[2].text?.split(separator: " "), fields.count == 5, fields[0] == name, let port = Int(fields[4]) else { return }
-        logger.notice("Sentinel switched the Redis master", metadata: ["master": "\(name)", "to": "\(fields[3]):\(port)"])
-        use(host: String(fields[3]), port: port)
+        guard let master = SentinelAnswers.switched(push, master: name) else { return }
+        logger.notice("Sentinel switched the Redis master", metadata: ["master": "\(name)", "to": "\(master)"])
+        use(host: master.host, port: master.port)
     }
 
     /// Takes `host:port` as the master: connects there and leaves the previous master.
