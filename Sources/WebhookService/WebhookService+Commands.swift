@@ -12,6 +12,7 @@ import Webhooks
 extension WebhookService {
     /// Registers an endpoint; answers once its record is stored. Returns the endpoint and its secret.
     public func register(url: String, keys: [KeyPattern], statuses: Set<OutcomeStatus>?, description: String?) async -> Result<(WebhookEndpoint, String), WebhookError> {
+        if let why = config.registrationRefusal { return .failure(WebhookError(501, "webhooks_per_node", why)) }
         guard let parsed = ClientURL(url), url.hasPrefix("http://") || url.hasPrefix("https://") else {
             return .failure(WebhookError(400, "invalid_webhook", "url must be an absolute http or https URL"))
         }

@@ -32,6 +32,9 @@ public struct WebhookConfig: Sendable {
     public var rotationGraceMs: Int64 = 86_400_000
     /// PEM certificates to trust for https endpoints (default: the system's trust store).
     public var caFile: String?
+    /// Why new registrations are refused, if they are: on Redis (scale-out) an endpoint would get
+    /// only the outcomes published through the node that holds it (docs/scale-out.md).
+    public var registrationRefusal: String?
     public init() {}
 }
 

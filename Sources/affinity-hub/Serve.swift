@@ -166,7 +166,7 @@ struct Serve: ParsableCommand {
         let camundaAuth = try engine.auth(s)
         let workerStats = WorkerStatsBox()
         let callbacksBox = CallbacksBox()
-        let webhooks = WebhookService(hub: hub, store: outcomeStore, config: try webhookOptions.configuration(s), logger: logger)
+        let webhooks = WebhookService(hub: hub, store: outcomeStore, config: try webhookOptions.configuration(s, scaledOut: shared != nil), logger: logger)
         var router = Router.transportRoutes(echoPath: c.echoPath, stats: stats, lifecycle: lifecycle, hub: hub, metrics: prometheus.render)
         let baseSources: [ExportedMetrics.Source] = [stats.samples, hub.metricSamples, workerStats.samples, callbacksBox.metricSamples,
                                                  webhooks.metricSamples]

@@ -15,9 +15,16 @@ struct WebhookOptions: ParsableArguments {
     @Option(help: "Deliveries queued per endpoint; beyond, new ones are dead-lettered (never dropped). Default 10000.") var webhookMaxPending: Int?
     @Option(help: "Webhook endpoints this hub holds. Default 1000.") var webhookMaxEndpoints: Int?
     @Option(help: "PEM CA certificates to trust for https webhook endpoints (default: the system's trust store).") var webhookCaFile: String?
+    @Flag(help: "With --redis: accept webhook registrations although an endpoint gets only the outcomes published through the node it is registered on (publish through that node only). Without it they are refused with 501.")
+    var webhooksPerNode = false
 
-    func configuration(_ s: Settings) throws -> WebhookConfig {
+    func configuration(_ s: Settings, scaledOut: Bool) throws -> WebhookConfig {
         var c = WebhookConfig()
+        if scaledOut && !s.bool("webhooks-per-node", flag: webhooksPerNode) {
+            c.registrationRefusal = "webhooks are not shared between hub nodes on Redis yet: an endpoint registered here would get only the "
+                + "outcomes published through this node. Subscribe over WebSocket, SSE or long-poll (they work across nodes), or start "
+                + "the hubs with --webhooks-per-node and publish through the node that holds the webhook"
+        }
         c.policy = DestinationPolicy(allowedHosts: s.list("webhook-allow-host", flag: webhookAllowHost),
                                      allowPrivateAddresses: s.bool("webhook-allow-private", flag: webhookAllowPrivate))
         if let text = s.string("webhook-retry-schedule", flag: webhookRetrySchedule, default: nil) {

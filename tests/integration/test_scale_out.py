@@ -255,6 +255,16 @@ def test_a_subscriber_on_one_node_gets_what_another_published_before_and_after_i
     full = publish(c.http(""), "cross-3", 4)
     assert full.status_code == 429 and full.json()["error"] == "key_full", full.text
 
+    # Webhooks are per node: on Redis a registration is refused, saying why, unless the operator
+    # accepts that (--webhooks-per-node); an endpoint never silently misses other nodes' outcomes.
+    hook = {"url": "http://127.0.0.1:9/hook", "keys": ["cross-*"]}
+    refused = requests.post(a.http("/v1/webhooks"), json=hook, timeout=5)
+    assert refused.status_code == 501 and refused.json()["error"] == "webhooks_per_node", refused.text
+    assert "--webhooks-per-node" in refused.json()["message"]
+    assert requests.get(a.http("/v1/webhooks"), timeout=5).json()["webhooks"] == []
+    d = node(make_hub, redis.url, "--webhooks-per-node", "--webhook-allow-private")
+    assert requests.post(d.http("/v1/webhooks"), json=hook, timeout=5).status_code == 201
+
 
 async def session_socket(base, key, session, after=None):
     """A multiplexed socket subscribed to `key` with `session`; returns (socket, outcomes replayed
