@@ -248,7 +248,8 @@ public final class ActionLinks: Sendable {
         if case .revoked = current?.state { return .view(.revoked(current!), notice: nil) }
         if let pending = book.withLock({ $0.set(.pending(action: action, variables: variables, at: now), group: group.id) }),
            case .failure(let e) = await persist(pending) {
-            book.withLock { _ = $0.set(.open, group: group.id) }
+            // Undone as it was, version included: the store never saw the change.
+            if let current { book.withLock { $0.restore(current) } }
             return .unavailable("the hub could not record your choice (\(e.message)); nothing happened, try again")
         }
         // The message waits for the instance if it is not at its catch event yet, until the group expires.

@@ -210,8 +210,10 @@ public final class HTTPCallbacks: Sendable {
     private func drive(_ answer: CallbackRecord.Answer, _ command: EngineCommand, jobKey: String, redrive: Bool) async -> CallbackReply {
         var pending = answer
         pending.state = .pending
+        let before = book.withLock { $0.records[jobKey] }
         if let r = book.withLock({ $0.record(pending, jobKey: jobKey) }), case .failure(let e) = await persist(r) {
-            book.withLock { _ = $0.withdraw(jobKey: jobKey) }
+            // Undone as it was, version included: the store never saw the change.
+            if let before { book.withLock { $0.restore(before) } }
             return CallbackReply(status: 503, body: JSONText.errorBody(code: "store_failed", message: "\(e.message); nothing was recorded, retry"))
         }
         var final = answer

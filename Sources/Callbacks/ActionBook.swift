@@ -80,6 +80,7 @@ public struct ActionBook: Sendable {
     public mutating func set(_ state: ActionGroup.State, group id: String) -> ActionGroup? {
         guard groups[id] != nil else { return nil }
         groups[id]!.state = state
+        groups[id]!.version += 1
         return groups[id]
     }
 
@@ -103,8 +104,16 @@ public struct ActionBook: Sendable {
 
     public func stored(_ group: ActionGroup) -> StoredRecord { group.stored(retentionMs: retentionMs) }
 
-    /// Takes a group as another node stored it (the shared store is the truth across nodes).
-    public mutating func adopt(_ group: ActionGroup) { groups[group.id] = group }
+    /// Takes a group as another node stored it (the shared store is the truth across nodes),
+    /// unless this node's copy is newer: a read that left the store before a change here
+    /// was stored.
+    public mutating func adopt(_ group: ActionGroup) {
+        if let mine = groups[group.id], mine.version > group.version { return }
+        groups[group.id] = group
+    }
+
+    /// Puts a group back as it was (a change the store refused is undone, its version too).
+    public mutating func restore(_ group: ActionGroup) { groups[group.id] = group }
 }
 
 // MARK: the record
@@ -128,6 +137,7 @@ extension ActionGroup {
             }),
         ]
         if let title { doc["title"] = .string(title) }
+        doc["version"] = JSONValue(Int(version))
         switch state {
         case .open: doc["state"] = ["kind": "open"]
         case .pending(let a, let v, let at): doc["state"] = ["kind": "pending", "action": .string(a), "variables": .object(v), "at": JSONValue(Int(at))]
@@ -164,6 +174,6 @@ extension ActionGroup {
         default: return nil
         }
         self.init(id: id, messageName: message, correlationKey: correlation, title: d["title"]?.stringValue, actions: actions,
-                  createdAt: Int64(created), expiresAt: Int64(expires), state: state)
+                  createdAt: Int64(created), expiresAt: Int64(expires), state: state, version: Int64(d["version"]?.intValue ?? 0))
     }
 }

@@ -34,6 +34,9 @@ public struct ActionGroup: Sendable, Equatable {
     public var createdAt: Int64
     public var expiresAt: Int64
     public var state: State
+    /// Counts the group's state changes. With several nodes a node takes the shared store's copy
+    /// only when it is not older than its own: a read answered after a local change must not undo it.
+    public var version: Int64 = 0
 
     public enum State: Sendable, Equatable {
         case open

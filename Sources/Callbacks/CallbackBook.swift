@@ -71,13 +71,22 @@ public struct CallbackBook: Sendable {
     }
 
     /// Takes a record as another node stored it (the shared store is the truth across nodes).
-    public mutating func adopt(_ record: CallbackRecord) { records[record.jobKey] = record }
+    /// Takes a record as another node stored it, unless this node's copy is newer (a read that
+    /// left the store before a change here was stored).
+    public mutating func adopt(_ record: CallbackRecord) {
+        if let mine = records[record.jobKey], mine.version > record.version { return }
+        records[record.jobKey] = record
+    }
+
+    /// Puts a record back as it was (a change the store refused is undone, its version too).
+    public mutating func restore(_ record: CallbackRecord) { records[record.jobKey] = record }
 
     /// Sets the answer of a callback (pending before the engine call, final after it).
     @discardableResult
     public mutating func record(_ answer: CallbackRecord.Answer, jobKey: String) -> CallbackRecord? {
         guard records[jobKey] != nil else { return nil }
         records[jobKey]!.answer = answer
+        records[jobKey]!.version += 1
         return records[jobKey]
     }
 
@@ -87,6 +96,7 @@ public struct CallbackBook: Sendable {
     public mutating func withdraw(jobKey: String) -> CallbackRecord? {
         guard records[jobKey]?.answer?.state == .pending else { return nil }
         records[jobKey]!.answer = nil
+        records[jobKey]!.version += 1
         return records[jobKey]
     }
 

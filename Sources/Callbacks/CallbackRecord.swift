@@ -14,11 +14,15 @@ public struct CallbackRecord: Sendable, Equatable {
     /// When the record is forgotten: the job's callback timeout plus a day of "already used" answers.
     public var expiresAt: Int64
     public var answer: Answer?
+    /// Counts the record's answer changes. With several nodes a node takes the shared store's copy
+    /// only when it is not older than its own: a read answered after a local change must not undo it.
+    public var version: Int64
 
     public init(jobKey: String, processInstanceKey: String, elementInstanceKey: String, allowedVariables: [String]?,
-                issuedAt: Int64, expiresAt: Int64, answer: Answer? = nil) {
+                issuedAt: Int64, expiresAt: Int64, answer: Answer? = nil, version: Int64 = 0) {
         self.jobKey = jobKey; self.processInstanceKey = processInstanceKey; self.elementInstanceKey = elementInstanceKey
         self.allowedVariables = allowedVariables; self.issuedAt = issuedAt; self.expiresAt = expiresAt; self.answer = answer
+        self.version = version
     }
 
     /// The first call that used one of the URLs.
@@ -50,7 +54,7 @@ public struct CallbackRecord: Sendable, Equatable {
     public var stored: StoredRecord {
         var doc: [String: JSONValue] = [
             "jobKey": .string(jobKey), "processInstanceKey": .string(processInstanceKey),
-            "elementInstanceKey": .string(elementInstanceKey), "issuedAt": JSONValue(Int(issuedAt)),
+            "elementInstanceKey": .string(elementInstanceKey), "issuedAt": JSONValue(Int(issuedAt)), "version": JSONValue(Int(version)),
         ]
         if let allowedVariables { doc["allowedVariables"] = .array(allowedVariables.map { .string($0) }) }
         if let answer {
@@ -72,6 +76,6 @@ public struct CallbackRecord: Sendable, Equatable {
         }
         self.init(jobKey: jobKey, processInstanceKey: pi, elementInstanceKey: ei,
                   allowedVariables: doc["allowedVariables"]?.arrayValue?.compactMap(\.stringValue),
-                  issuedAt: Int64(issued), expiresAt: stored.expiresAt, answer: answer)
+                  issuedAt: Int64(issued), expiresAt: stored.expiresAt, answer: answer, version: Int64(doc["version"]?.intValue ?? 0))
     }
 }

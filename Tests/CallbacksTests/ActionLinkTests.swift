@@ -53,6 +53,29 @@ func group(_ extra: [String: JSONValue] = [:]) -> ActionGroup {
         #expect(book.stored(g).expiresAt == g.expiresAt + 1000)
         #expect(ActionGroup(StoredRecord(id: "callback:1", body: book.stored(g).body, expiresAt: 1)) == nil)
     }
+
+    /// Several nodes: a read of the shared store answered after a change here must not undo it
+    /// (CI caught a click answered with the open form this way); a newer copy is taken.
+    @Test func aStaleCopyFromTheSharedStoreDoesNotUndoANewerChange() throws {
+        var book = ActionBook(retentionMs: 1000, nowMs: 0)
+        _ = try book.create(group()).get()
+        let changed = book.set(.pending(action: "approve", variables: [:], at: 1), group: "g1")
+        let pending = try #require(changed)
+        let stale = try #require(ActionGroup(book.stored(pending)))
+        _ = book.set(.used(action: "approve", variables: [:], at: 2), group: "g1")
+        book.adopt(stale)
+        #expect(book.groups["g1"]?.state == .used(action: "approve", variables: [:], at: 2))
+        // Another node's later change is taken, and a refused change is undone with its version.
+        var newer = try #require(book.groups["g1"])
+        newer.state = .revoked(at: 3)
+        newer.version += 1
+        book.adopt(newer)
+        #expect(book.groups["g1"] == newer)
+        book.restore(stale)
+        #expect(book.groups["g1"] == stale)
+        book.adopt(newer)
+        #expect(book.groups["g1"] == newer)
+    }
 }
 
 @Suite struct ActionBooks {

@@ -102,6 +102,24 @@ let secret = Array("a secret of at least thirty-two bytes".utf8)
         #expect(CallbackRecord(StoredRecord(id: "link:1", body: r.stored.body, expiresAt: 1)) == nil)
         #expect(CallbackRecord(StoredRecord(id: "callback:1", body: Array("{}".utf8), expiresAt: 1)) == nil)
     }
+
+    /// Several nodes: a read of the shared store answered after a change here must not undo it.
+    @Test func aStaleCopyFromTheSharedStoreDoesNotUndoANewerAnswer() throws {
+        var b = book()
+        let pending = CallbackRecord.Answer(kind: .response, body: ["data": [:]], at: 1, state: .pending)
+        let recorded = b.record(pending, jobKey: "1")
+        let stale = try #require(recorded)
+        var done = pending
+        done.state = .completed
+        _ = b.record(done, jobKey: "1")
+        b.adopt(try #require(CallbackRecord(stale.stored)))
+        #expect(b.records["1"]?.answer == done)
+        var newer = try #require(b.records["1"])
+        newer.version += 1
+        newer.answer = nil
+        b.adopt(newer)
+        #expect(b.records["1"] == newer)
+    }
 }
 
 extension CallbackDecision {
