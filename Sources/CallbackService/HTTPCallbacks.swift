@@ -162,6 +162,10 @@ public final class HTTPCallbacks: Sendable {
         case .repeated(let answer):
             stats.repeats.add(1, ordering: .relaxed)
             return CallbackReply(status: 200, body: Self.recorded(answer, jobKey: jobKey))
+        case .conflict(let answer) where answer.state == .pending && !leading:
+            // Another answer is being applied: wait for it, so this caller is told how it ended
+            // (or, if the engine did not take it, gets its own turn).
+            return await takeTurn(jobKey: jobKey, kind: kind, body: body, attempt: attempt)
         case .conflict(let answer):
             stats.conflicts.add(1, ordering: .relaxed)
             return CallbackReply(status: 409, body: Self.refusal("conflict", "this callback was already answered otherwise", answer, jobKey: jobKey))
@@ -169,42 +173,45 @@ public final class HTTPCallbacks: Sendable {
             stats.gone.add(1, ordering: .relaxed)
             return CallbackReply(status: 410, body: Self.refusal("gone", "the engine no longer had this job when it was answered", answer, jobKey: jobKey))
         case .apply(let answer, let command):
-            guard leading else {
-                // One engine call per job at a time: wait for the one under way, then decide afresh
-                // (the same answer is then a repeat, a different one a conflict). The leader decides
-                // again too: a call that finished since this decision may have answered the job.
-                guard inFlight.lead(jobKey) else {
-                    await inFlight.finished(jobKey)
-                    return await decide(jobKey: jobKey, kind: kind, body: body, leading: false, attempt: attempt)
-                }
-                if let shared {
-                    // Across nodes: one engine call per job too. A node that finds another's call
-                    // under way waits for it and decides on what that call recorded.
-                    let lease = CallbackRecord.id(jobKey: jobKey)
-                    switch await shared.lease(lease, ms: 30_000) {
-                    case .failure(let e):
-                        inFlight.finish(jobKey)
-                        return CallbackReply(status: 503, body: JSONText.errorBody(code: "store_failed", message: "\(e.message); nothing was recorded, retry"))
-                    case .success(false):
-                        inFlight.finish(jobKey)
-                        guard attempt < 300 else {
-                            return CallbackReply(status: 503, body: JSONText.errorBody(code: "busy", message: "another node is still answering this callback; retry"))
-                        }
-                        try? await Task.sleep(for: .milliseconds(100))
-                        if let unreachable = await refresh(jobKey) { return unreachable }
-                        return await decide(jobKey: jobKey, kind: kind, body: body, leading: false, attempt: attempt + 1)
-                    case .success(true):
-                        defer { shared.release(lease); inFlight.finish(jobKey) }
-                        if let unreachable = await refresh(jobKey) { return unreachable }
-                        return await decide(jobKey: jobKey, kind: kind, body: body, leading: true)
-                    }
-                }
-                defer { inFlight.finish(jobKey) }
-                return await decide(jobKey: jobKey, kind: kind, body: body, leading: true)
-            }
+            guard leading else { return await takeTurn(jobKey: jobKey, kind: kind, body: body, attempt: attempt) }
             let redrive = answer.state == .pending && book.withLock { $0.records[jobKey]?.answer == answer }
             return await drive(answer, command, jobKey: jobKey, redrive: redrive)
         }
+    }
+
+    /// One engine call per job at a time: waits for the one under way, then decides afresh (the
+    /// same answer is then a repeat, a different one a conflict told the final answer); or takes
+    /// the turn and decides as the leader. The leader decides again too: a call that finished
+    /// since the first decision may have answered the job.
+    private func takeTurn(jobKey: String, kind: CallbackKind, body: [UInt8], attempt: Int) async -> CallbackReply {
+        guard inFlight.lead(jobKey) else {
+            await inFlight.finished(jobKey)
+            return await decide(jobKey: jobKey, kind: kind, body: body, leading: false, attempt: attempt)
+        }
+        if let shared {
+            // Across nodes: one engine call per job too. A node that finds another's call
+            // under way waits for it and decides on what that call recorded.
+            let lease = CallbackRecord.id(jobKey: jobKey)
+            switch await shared.lease(lease, ms: 30_000) {
+            case .failure(let e):
+                inFlight.finish(jobKey)
+                return CallbackReply(status: 503, body: JSONText.errorBody(code: "store_failed", message: "\(e.message); nothing was recorded, retry"))
+            case .success(false):
+                inFlight.finish(jobKey)
+                guard attempt < 300 else {
+                    return CallbackReply(status: 503, body: JSONText.errorBody(code: "busy", message: "another node is still answering this callback; retry"))
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+                if let unreachable = await refresh(jobKey) { return unreachable }
+                return await decide(jobKey: jobKey, kind: kind, body: body, leading: false, attempt: attempt + 1)
+            case .success(true):
+                defer { shared.release(lease); inFlight.finish(jobKey) }
+                if let unreachable = await refresh(jobKey) { return unreachable }
+                return await decide(jobKey: jobKey, kind: kind, body: body, leading: true)
+            }
+        }
+        defer { inFlight.finish(jobKey) }
+        return await decide(jobKey: jobKey, kind: kind, body: body, leading: true)
     }
 
     private func drive(_ answer: CallbackRecord.Answer, _ command: EngineCommand, jobKey: String, redrive: Bool) async -> CallbackReply {

@@ -70,7 +70,6 @@ public struct CallbackBook: Sendable {
         }
     }
 
-    /// Takes a record as another node stored it (the shared store is the truth across nodes).
     /// Takes a record as another node stored it, unless this node's copy is newer (a read that
     /// left the store before a change here was stored).
     public mutating func adopt(_ record: CallbackRecord) {
