@@ -200,6 +200,17 @@ class Publishers:
             t.join()
 
 
+def caught_up(collector, load, keys, kept_sockets):
+    """Waits until every subscriber has every acknowledged outcome, stops them, and checks each
+    arrived once and in order (and, with `kept_sockets`, on the sockets they first opened)."""
+    acknowledged = load.acknowledged
+    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "the subscribers to catch up")
+    collector.close()
+    if kept_sockets:
+        assert collector.resumed == 0, "the subscribers kept their sockets"
+    assert_once_in_order(collector, acknowledged)
+
+
 def assert_once_in_order(collector, acknowledged):
     """Every acknowledged seq arrived; per key, seqs strictly increase (no duplicate, no reorder)."""
     for key, seqs in collector.got.items():
@@ -477,11 +488,7 @@ def test_redis_restarted_under_load_publishes_get_503_then_nothing_acknowledged_
         wait_until(lambda: load.accepted_since(after) > 50, 15, "publishes accepted again")
     finally:
         load.close()
-    acknowledged = load.acknowledged
-    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
-    collector.close()
-    assert collector.resumed == 0, "subscribers kept their sockets through the outage"
-    assert_once_in_order(collector, acknowledged)
+    caught_up(collector, load, keys, kept_sockets=True)
 
 
 class Gate:
@@ -742,12 +749,8 @@ def test_nodes_on_redis_sentinel_follow_its_failovers_and_lose_nothing_acknowled
         wait_until(lambda: load.accepted_since(after) > 40, 20, "publishes acknowledged again")
     finally:
         load.close()
-    acknowledged = load.acknowledged
     assert 503 in load.statuses, "publishes during the failovers were refused, not acknowledged"
-    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "the subscribers caught up")
-    collector.close()
-    assert collector.resumed == 0, "the subscribers kept their sockets through both failovers"
-    assert_once_in_order(collector, acknowledged)
+    caught_up(collector, load, keys, kept_sockets=True)
     # A node given a master name no sentinel knows is not ready, and says why.
     c = make_hub("--redis", f"redis://127.0.0.1:{sentinels.sentinel_port}", "--redis-sentinel-master", "nosuch", "--loops", "1")
     wait_until(lambda: "nosuch" in requests.get(c.http("/readyz"), timeout=5).text, 5, "the reason in /readyz")
@@ -811,12 +814,8 @@ def test_a_cluster_failover_loses_no_acknowledged_outcome(make_hub, cluster):
         wait_until(lambda: load.accepted_since(after) > 60, 20, "publishes accepted on every slot again")
     finally:
         load.close()
-    acknowledged = load.acknowledged
     assert 503 in load.statuses, "publishes to the failed master's slots were refused, not acknowledged"
-    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
-    collector.close()
-    assert collector.resumed == 0
-    assert_once_in_order(collector, acknowledged)
+    caught_up(collector, load, keys, kept_sockets=True)
 
 
 def test_outcome_workers_on_two_nodes_turn_a_redelivered_job_into_one_outcome(make_hub, redis):
@@ -900,11 +899,8 @@ def test_slots_moved_while_publishing_lose_nothing(make_hub, cluster):
         wait_until(lambda: load.accepted_since(after) > 150, 20, "publishes after the reshard")
     finally:
         load.close()
-    acknowledged = load.acknowledged
     assert moved_keys, f"the reshard moved none of the test's keys: {owned}"
-    wait_until(lambda: all(set(acknowledged[k]) <= set(collector.got[k]) for k in keys), 20, "subscribers caught up")
-    collector.close()
-    assert_once_in_order(collector, acknowledged)
+    caught_up(collector, load, keys, kept_sockets=False)
     assert all(collector.got[k] for k in moved_keys)
     # The moves were met, not dodged: publishes were redirected and subscriptions followed anew.
     metrics = requests.get(a.http("/metrics"), timeout=5).text + requests.get(b.http("/metrics"), timeout=5).text
