@@ -53,7 +53,8 @@ public final class LoopContext {
     var sinks: [UInt64: OutcomeSink] = [:]
     /// Publishes waiting for the durable store, by token.
     var pendingPublishes: [UInt64: (Result<PublishResult, HubError>) -> Void] = [:]
-    var nextPendingPublish: UInt64 = 1
+    /// Tokens for what waits on this loop for a store's answer (publishes, session reads).
+    var nextPendingToken: UInt64 = 1
     /// Subscribes waiting for the shared store's record of their session's ack, by token.
     var pendingSessionReads: [UInt64: (UInt64?) -> Void] = [:]
     var listeners: [Listener] = []

@@ -10,8 +10,8 @@ extension LoopContext {
     func publish(_ request: PublishRequest, via hub: Hub, done: @escaping (Result<PublishResult, HubError>) -> Void) {
         // The memory store answers inside the call, on this loop: no hop needed.
         guard !hub.answersAtOnce else { return done(hub.publishInMemory(request)) }
-        let token = nextPendingPublish
-        nextPendingPublish += 1
+        let token = nextPendingToken
+        nextPendingToken += 1
         pendingPublishes[token] = done
         let here = LoopRef(loop: loop, context: self)
         hub.publish(request) { result in

@@ -9,8 +9,8 @@ import HubCore
 extension LoopContext {
     /// Asks the shared store what `session` acknowledged of `key` and calls `done` on this loop.
     func sessionAck(of key: OutcomeKey, session: String, via hub: Hub, done: @escaping (UInt64?) -> Void) {
-        let token = nextPendingPublish
-        nextPendingPublish += 1
+        let token = nextPendingToken
+        nextPendingToken += 1
         pendingSessionReads[token] = done
         let here = LoopRef(loop: loop, context: self)
         hub.sessionAck(of: key, session: session) { acked in
