@@ -191,8 +191,10 @@ class Publishers:
                     assert r.status_code == self.refusal[0] and r.json()["error"] == self.refusal[1], r.text
                 time.sleep(0.01)
 
-    def accepted_since(self, index):
-        return self.statuses[index:].count(201)
+    def wait_accepted(self, count, seconds, what):
+        """Waits until more than `count` publishes from now on were acknowledged."""
+        start = len(self.statuses)
+        wait_until(lambda: self.statuses[start:].count(201) > count, seconds, what)
 
     def close(self):
         self.stop.set()
@@ -484,8 +486,7 @@ def test_redis_restarted_under_load_publishes_get_503_then_nothing_acknowledged_
         assert load.statuses.count(503) > refused_before, "publishes during the outage are refused with 503"
         redis.start()
         wait_until(lambda: ready(a.http("")) and ready(b.http("")), 15, "both nodes ready again")
-        after = len(load.statuses)
-        wait_until(lambda: load.accepted_since(after) > 50, 15, "publishes accepted again")
+        load.wait_accepted(50, 15, "publishes accepted again")
     finally:
         load.close()
     caught_up(collector, load, keys, kept_sockets=True)
@@ -736,8 +737,7 @@ def test_nodes_on_redis_sentinel_follow_its_failovers_and_lose_nothing_acknowled
         assert sentinels.cli(sentinels.sentinel_port, "SENTINEL", "FAILOVER", "mymaster") == "OK"
         wait_until(lambda: sentinels.master() != first, 15, "the sentinel to switch masters")
         wait_until(sentinels.in_sync, 30, "the old master to replicate the new one")
-        after = len(load.statuses)
-        wait_until(lambda: load.accepted_since(after) > 40, 20, "publishes acknowledged by the new master")
+        load.wait_accepted(40, 20, "publishes acknowledged by the new master")
         # The new master killed: the sentinel fails over back; the killed node returns as a replica.
         second = sentinels.master()
         sentinels.kill(second)
@@ -745,8 +745,7 @@ def test_nodes_on_redis_sentinel_follow_its_failovers_and_lose_nothing_acknowled
         sentinels.start(second)
         wait_until(sentinels.in_sync, 30, "the restarted node to replicate the master")
         wait_until(lambda: ready(a.http("")) and ready(b.http("")), 20, "both nodes ready on the master")
-        after = len(load.statuses)
-        wait_until(lambda: load.accepted_since(after) > 40, 20, "publishes acknowledged again")
+        load.wait_accepted(40, 20, "publishes acknowledged again")
     finally:
         load.close()
     assert 503 in load.statuses, "publishes during the failovers were refused, not acknowledged"
@@ -810,8 +809,7 @@ def test_a_cluster_failover_loses_no_acknowledged_outcome(make_hub, cluster):
         wait_until(lambda: not ready(a.http("")), 10, "the node to notice a master is gone")
         wait_until(cluster.healthy, 30, "the replica to take over")
         wait_until(lambda: ready(a.http("")) and ready(b.http("")), 20, "both nodes ready on the new map")
-        after = len(load.statuses)
-        wait_until(lambda: load.accepted_since(after) > 60, 20, "publishes accepted on every slot again")
+        load.wait_accepted(60, 20, "publishes accepted on every slot again")
     finally:
         load.close()
     assert 503 in load.statuses, "publishes to the failed master's slots were refused, not acknowledged"
@@ -895,8 +893,7 @@ def test_slots_moved_while_publishing_lose_nothing(make_hub, cluster):
         wait_until(cluster.healthy, 20, "the cluster after the reshard")
         moved_keys = [k for k, slot in slots_before.items()
                       if cluster.cli(target, "CLUSTER", "COUNTKEYSINSLOT", str(slot)) not in ("", "0")]
-        after = len(load.statuses)
-        wait_until(lambda: load.accepted_since(after) > 150, 20, "publishes after the reshard")
+        load.wait_accepted(150, 20, "publishes after the reshard")
     finally:
         load.close()
     assert moved_keys, f"the reshard moved none of the test's keys: {owned}"
